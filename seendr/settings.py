@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "profiles",
     "matching",
     "leaderboard",
+    "moderation",
 ]
 
 MIDDLEWARE = [
@@ -256,6 +257,32 @@ if not DEBUG:
 
 # Keyed hashes (guest IPs) use this pepper; it defaults to a key derived from SECRET_KEY.
 IP_HASH_KEY = env("IP_HASH_KEY", "") or SECRET_KEY
+
+# --- Rate limits, abuse --------------------------------------------------------------------
+
+# Named limits "N/period" (units s, m, h, d): N at once, then one more every period/N.
+# Read by seendr.ratelimit; a name set to None is not limited. Override any one with the
+# environment variable RATE_LIMIT_<NAME>, e.g. RATE_LIMIT_LOGIN_IP=50/5m.
+RATE_LIMITS = {
+    "login_ip": "20/5m",  # log-in attempts per client IP
+    "login_user": "10/5m",  # log-in attempts per user name (whatever IP they come from)
+    "signup_ip": "5/1h",  # new accounts per client IP
+    "guest_ip": "20/1h",  # new guest identities per client IP
+    "otp_attempt": "5/10m",  # e-mail code guesses per account
+    "password_reset_ip": "10/1h",  # reset requests per client IP
+    "password_reset_email": "3/1h",  # reset mails per address
+    "ws_join": "30/1m",  # join/next per identity
+    "ws_chat": "5/1s",  # chat lines per identity
+    "ws_signal": "50/1s",  # signal (offer/answer/ICE) frames per identity
+    "report": "10/1h",  # reports per identity
+    "like": "60/1m",  # likes per identity
+}
+for _name in list(RATE_LIMITS):
+    RATE_LIMITS[_name] = env(f"RATE_LIMIT_{_name.upper()}", RATE_LIMITS[_name]) or None
+# How many reverse proxies of ours append to X-Forwarded-For (0: trust only REMOTE_ADDR).
+TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
+# Distinct reporters within 24 h that suspend an identity pending review.
+AUTO_SUSPEND_REPORTERS = env_int("AUTO_SUSPEND_REPORTERS", 3)
 
 # --- Logging ----------------------------------------------------------------------------
 

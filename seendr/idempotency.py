@@ -1,0 +1,164 @@
+"""``Idempotency-Key`` for POST endpoints that create things (likes, reports).
+
+A client that sends ``Idempotency-Key: <1..128 of A-Z a-z 0-9 . _ : ->`` gets the first answer
+(status and body) replayed for 24 hours, with ``Idempotent-Replayed: true``. While the first
+request runs, a duplicate gets 409 ``idempotency_in_progress`` (it is never executed twice: the
+first request holds a ``SET NX`` "pending" marker). The same key with a different request (other
+path or body) gets 422 ``idempotency_key_reused``. A malformed key gets 400.
+
+Keys are scoped per caller (account or guest identity, else the session): one person can never
+replay another person's answer by guessing their key.
+
+Answers that say "try again" are not stored: 401/403/409/429 and 5xx, or an exception; the marker
+is dropped so a retry runs for real. Without the header the view runs as usual.
+
+Redis down: the view runs without replay protection (logged). The endpoints using this are
+idempotent in Postgres as well (one like per match, one report per reporter and match), so the
+worst case is an answer that differs on retry, never a double write.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import re
+import secrets
+from collections.abc import Callable
+
+import redis
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from seendr import keys
+from seendr.redis_state import lua, state
+
+log = logging.getLogger(__name__)
+
+HEADER = "Idempotency-Key"
+ANSWER_TTL_SECONDS = 24 * 60 * 60
+# A request that holds its marker longer than this is presumed dead; the key frees up.
+PENDING_TTL_SECONDS = 60
+_VALID_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_NOT_STORED = {401, 403, 409, 429}
+
+
+def _error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+def request_subject(request: HttpRequest) -> str | None:
+    """Whose keys these are: the identity (account or guest), else the session, else nobody."""
+    from accounts.identity import from_request
+
+    identity = from_request(request)
+    if identity is not None:
+        return identity.id
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    return f"s{session_key}" if session_key else None
+
+
+def _fingerprint(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(b"\0")
+    digest.update(request.path.encode())
+    digest.update(b"\0")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _replay(stored: dict) -> HttpResponse:
+    response = HttpResponse(
+        stored["body"], status=stored["status"], content_type=stored.get("content_type") or "application/json"
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(scope: str, *, subject: Callable[[HttpRequest], str | None] = request_subject) -> Callable:
+    """Decorate a (sync) POST view so an ``Idempotency-Key`` makes it run at most once."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            raw_key = request.headers.get(HEADER)
+            if raw_key is None or request.method != "POST":
+                return view(request, *args, **kwargs)
+            if not _VALID_KEY.match(raw_key):
+                return _error(
+                    400,
+                    "invalid_idempotency_key",
+                    "Idempotency-Key must be 1 to 128 characters of letters, digits and . _ : -",
+                )
+            who = subject(request)
+            if who is None:
+                return view(request, *args, **kwargs)
+            key = keys.idempotency(scope, f"{who}:{raw_key}")
+            fingerprint = _fingerprint(request)
+            token = secrets.token_hex(8)
+            pending = json.dumps({"state": "pending", "token": token, "fp": fingerprint})
+            client = state()
+            try:
+                claimed = client.set(key, pending, nx=True, ex=PENDING_TTL_SECONDS)
+                existing = None if claimed else client.get(key)
+            except redis.RedisError as exc:
+                log.warning("idempotency %s: redis unavailable, running without replay guard: %s", scope, exc)
+                return view(request, *args, **kwargs)
+
+            if not claimed:
+                if existing is None:  # the first answer expired between our two commands
+                    return _error(409, "idempotency_in_progress", "Retry this request.")
+                stored = json.loads(existing)
+                if stored.get("fp") != fingerprint:
+                    return _error(
+                        422,
+                        "idempotency_key_reused",
+                        "This Idempotency-Key was already used for a different request.",
+                    )
+                if stored.get("state") != "done":
+                    response = _error(
+                        409,
+                        "idempotency_in_progress",
+                        "A request with this Idempotency-Key is still running; retry shortly.",
+                    )
+                    response["Retry-After"] = "1"
+                    return response
+                return _replay(stored)
+
+            finish = lua("seendr", "idempotency")
+            try:
+                response = view(request, *args, **kwargs)
+            except BaseException:
+                _finish(finish, client, key, token, "")
+                raise
+            keep = (
+                not getattr(response, "streaming", False)
+                and response.status_code < 500
+                and response.status_code not in _NOT_STORED
+            )
+            if keep:
+                answer = json.dumps(
+                    {
+                        "state": "done",
+                        "fp": fingerprint,
+                        "status": response.status_code,
+                        "content_type": response.get("Content-Type", ""),
+                        "body": response.content.decode("utf-8", "replace"),
+                    }
+                )
+                _finish(finish, client, key, token, answer)
+            else:
+                _finish(finish, client, key, token, "")
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _finish(script, client: redis.Redis, key: str, token: str, answer: str) -> None:
+    try:
+        script.run(client, [key], [token, answer, ANSWER_TTL_SECONDS])
+    except redis.RedisError as exc:
+        log.warning("idempotency: could not record the answer for %s: %s", key, exc)

@@ -1,0 +1,140 @@
+"""Idempotency-Key against the real Redis: replay, in-flight duplicates, scoping, bad keys."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.http import JsonResponse
+from django.test import RequestFactory
+
+from seendr import keys
+from seendr.idempotency import idempotent
+from seendr.redis_state import state
+
+COUNTER = "idem-test-counter"
+
+
+def caller(request):
+    return request.headers.get("X-Test-User")
+
+
+def make_view(*, status: int = 201, delay: float = 0.0):
+    @idempotent("test", subject=caller)
+    def view(request, thing_id: str):
+        if delay:
+            time.sleep(delay)
+        n = state().incr(keys.prefix() + COUNTER)
+        return JsonResponse({"created": thing_id, "n": n}, status=status)
+
+    return view
+
+
+def post(view, *, key: str | None, user: str = "u1", body: bytes = b'{"x":1}', path: str = "/api/things/7/"):
+    headers = {"HTTP_X_TEST_USER": user}
+    if key is not None:
+        headers["HTTP_IDEMPOTENCY_KEY"] = key
+    request = RequestFactory().post(path, data=body, content_type="application/json", **headers)
+    return view(request, thing_id="7")
+
+
+def body(response) -> dict:
+    return json.loads(response.content)
+
+
+def executions() -> int:
+    return int(state().get(keys.prefix() + COUNTER) or 0)
+
+
+def test_first_answer_is_replayed_for_24_hours():
+    view = make_view()
+    first = post(view, key="abc-123")
+    again = post(view, key="abc-123")
+    assert first.status_code == again.status_code == 201
+    assert again.content == first.content
+    assert again["Idempotent-Replayed"] == "true"
+    assert executions() == 1
+    ttl = state().ttl(keys.idempotency("test", "u1:abc-123"))
+    assert 86_000 < ttl <= 86_400
+
+
+def test_without_a_key_every_request_runs():
+    view = make_view()
+    post(view, key=None)
+    post(view, key=None)
+    assert executions() == 2
+
+
+def test_keys_are_scoped_per_caller():
+    view = make_view()
+    post(view, key="same", user="u1")
+    other = post(view, key="same", user="u2")
+    assert "Idempotent-Replayed" not in other
+    assert executions() == 2
+
+
+def test_same_key_for_another_request_is_refused():
+    view = make_view()
+    post(view, key="k1")
+    reused = post(view, key="k1", body=b'{"x":2}')
+    assert reused.status_code == 422
+    assert body(reused)["error"]["code"] == "idempotency_key_reused"
+    assert executions() == 1
+
+
+@pytest.mark.parametrize("bad", ["", "a" * 129, "has space", "semi;colon", "ümlaut", "new\nline"])
+def test_malformed_keys_are_refused_before_running(bad):
+    view = make_view()
+    response = post(view, key=bad)
+    assert response.status_code == 400
+    assert body(response)["error"]["code"] == "invalid_idempotency_key"
+    assert executions() == 0
+
+
+def test_retryable_answers_are_not_stored():
+    view = make_view(status=429)
+    post(view, key="k2")
+    post(view, key="k2")
+    assert executions() == 2
+    assert state().get(keys.idempotency("test", "u1:k2")) is None
+
+
+def test_an_exception_frees_the_key():
+    calls = []
+
+    @idempotent("test", subject=caller)
+    def flaky(request, thing_id):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return JsonResponse({"ok": True}, status=201)
+
+    with pytest.raises(RuntimeError):
+        post(flaky, key="k3")
+    assert post(flaky, key="k3").status_code == 201
+    assert len(calls) == 2
+
+
+def test_concurrent_duplicates_run_once_and_the_rest_get_409():
+    view = make_view(delay=0.3)
+    barrier = threading.Barrier(8)
+
+    def go(_):
+        barrier.wait()
+        return post(view, key="race-1")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(go, range(8)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] + [409] * 7
+    assert executions() == 1
+    busy = next(r for r in responses if r.status_code == 409)
+    assert body(busy)["error"]["code"] == "idempotency_in_progress"
+    assert busy["Retry-After"] == "1"
+    # Once the first finished, duplicates get its answer.
+    replay = post(view, key="race-1")
+    assert replay.status_code == 201 and replay["Idempotent-Replayed"] == "true"
+    assert executions() == 1
