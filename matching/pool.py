@@ -36,8 +36,22 @@ Every function takes the time (``now``, unix seconds) from the caller. Redis fai
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import socket
+import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from seendr import keys, redis_state
+
+logger = logging.getLogger(__name__)
 
 STAGE_INTEREST = "interest"
 STAGE_LANGUAGE = "language"
@@ -196,6 +210,169 @@ class EndedMatch:
     common_interests: tuple[str, ...] = field(default=())
 
 
+# --- Plumbing: one place that runs scripts and turns Redis failures into MatchingUnavailable --
+
+
+def _instance() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _unavailable(exc: Exception) -> MatchingUnavailable:
+    logger.warning("matching pool: Redis failed: %s", exc)
+    return MatchingUnavailable("Matching is temporarily unavailable, try again in a moment.")
+
+
+def _run(script: str, keys_: list[str], args: list[Any]) -> Any:
+    try:
+        return redis_state.lua("matching", script).run(redis_state.state(), keys_, args)
+    except redis.exceptions.RedisError as exc:
+        raise _unavailable(exc) from exc
+
+
+async def _arun(script: str, keys_: list[str], args: list[Any]) -> Any:
+    try:
+        return await redis_state.lua("matching", script).arun(redis_state.astate(), keys_, args)
+    except redis.exceptions.RedisError as exc:
+        raise _unavailable(exc) from exc
+
+
+def _match_keys(identity_id: str, now: float) -> list[str]:
+    minute = int(now // 60)
+    return [
+        keys.ticket(identity_id),
+        keys.current_match(identity_id),
+        keys.pool_waiting(),
+        keys.banned(),
+        keys.recent_partners(identity_id),
+        keys.blocks(identity_id),
+        keys.pool_live_matches(),
+        keys.matches_per_minute(minute),
+        keys.match_waits_per_minute(minute),
+    ]
+
+
+def _match_args(mode: str, identity_id: str, now: float) -> list[Any]:
+    return [
+        keys.pool_tag(),
+        mode,
+        identity_id,
+        repr(float(now)),
+        uuid.uuid4().hex,
+        int(settings.TICKET_TTL_SECONDS),
+        int(settings.MATCH_CURRENT_TTL_SECONDS),
+        repr(float(settings.MATCH_INTEREST_SECONDS)),
+        repr(float(settings.MATCH_ANYONE_SECONDS)),
+        int(settings.MATCH_SAMPLE_SIZE),
+        int(settings.MATCH_COOLDOWN_SECONDS),
+        int(settings.MATCH_RECENT_PARTNERS),
+        int(settings.MATCH_STATS_TTL_SECONDS),
+        _instance(),
+    ]
+
+
+def _check_identity(identity_id: str) -> None:
+    if not identity_id or "," in identity_id or len(identity_id) > 64:
+        raise ValueError("bad identity id")
+
+
+def _join_call(identity_id: str, prefs: Preferences, channel_name: str, now: float) -> tuple[list, list]:
+    _check_identity(identity_id)
+    args = _match_args("join", identity_id, now)
+    args += [
+        channel_name,
+        ",".join(prefs.interests),
+        prefs.lang or "",
+        prefs.country,
+        "1" if prefs.only_lang else "0",
+        prefs.only_country,
+        "" if prefs.karma_band is None else str(prefs.karma_band),
+    ]
+    return _match_keys(identity_id, now), args
+
+
+def _retry_call(identity_id: str, now: float) -> tuple[list, list]:
+    _check_identity(identity_id)
+    return _match_keys(identity_id, now), _match_args("retry", identity_id, now)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(t for t in (value or "").split(",") if t)
+
+
+def _match_reply(reply: Sequence[str]) -> Pairing | None:
+    kind = reply[0]
+    if kind == "queued":
+        return None
+    if kind == "matched":
+        _, mid, partner, channel, common, stage, started, waited, partner_waited = reply[:9]
+        return Pairing(
+            match_id=mid,
+            partner_id=partner,
+            partner_channel=channel,
+            initiator=True,
+            common_interests=_split(common),
+            stage=stage,
+            started_at=float(started),
+            waited_seconds=float(waited),
+            partner_waited_seconds=float(partner_waited),
+        )
+    if kind == "already":
+        raise AlreadyMatched(reply[1], reply[2], reply[3])
+    if kind == "banned":
+        raise Banned(float(reply[1]))
+    if kind == "gone":
+        raise NotQueued("not in the pool: join again")
+    raise MatchingError(f"unexpected matcher reply {kind!r}")
+
+
+def _end_reply(reply: Sequence[str] | None) -> EndedMatch | None:
+    if not reply:
+        return None
+    mid, a, b, partner, channel, started, ended, common = reply
+    return EndedMatch(
+        match_id=mid,
+        a=a,
+        b=b,
+        partner_id=partner,
+        partner_channel=channel,
+        started_at=float(started),
+        ended_at=float(ended),
+        common_interests=_split(common),
+    )
+
+
+def _live(identity_id: str, mid: str | None, record: dict[str, str]) -> dict[str, str] | None:
+    """The live match record if ``mid`` names one the identity is in and it has not ended."""
+    if not mid or not record or "ended_at" in record:
+        return None
+    if identity_id not in (record.get("a"), record.get("b")):
+        return None
+    return record
+
+
+def _pairing_from(identity_id: str, mid: str, record: dict[str, str]) -> Pairing:
+    mine_a = record["a"] == identity_id
+    return Pairing(
+        match_id=mid,
+        partner_id=record["b"] if mine_a else record["a"],
+        partner_channel=record.get("chan_b" if mine_a else "chan_a", ""),
+        initiator=mine_a,
+        common_interests=_split(record.get("common")),
+        stage=record.get("stage", STAGE_ANYONE),
+        started_at=float(record.get("started_at", 0)),
+        waited_seconds=float(record.get("wait_a" if mine_a else "wait_b", 0)),
+        partner_waited_seconds=float(record.get("wait_b" if mine_a else "wait_a", 0)),
+    )
+
+
+def _triple(identity_id: str, mid: str | None, record: dict[str, str]) -> tuple[str, str, str] | None:
+    live = _live(identity_id, mid, record)
+    if live is None or mid is None:
+        return None
+    pairing = _pairing_from(identity_id, mid, live)
+    return pairing.match_id, pairing.partner_id, pairing.partner_channel
+
+
 # --- Service API (asyncio, for the consumer) ----------------------------------------------
 
 
@@ -207,7 +384,7 @@ async def join(*, identity_id: str, prefs: Preferences, channel_name: str, now: 
     original join time. Raises AlreadyMatched if the identity is in a live match, Banned if banned,
     MatchingUnavailable if Redis fails. The caller must tell the partner (``partner_channel``).
     """
-    raise NotImplementedError
+    return _match_reply(await _arun("match", *_join_call(identity_id, prefs, channel_name, now)))
 
 
 async def retry(*, identity_id: str, now: float) -> Pairing | None:
@@ -218,12 +395,21 @@ async def retry(*, identity_id: str, now: float) -> Pairing | None:
     :func:`get_pairing` reads the details), NotQueued when the ticket is gone, Banned, or
     MatchingUnavailable.
     """
-    raise NotImplementedError
+    return _match_reply(await _arun("match", *_retry_call(identity_id, now)))
 
 
 async def leave_pool(*, identity_id: str) -> bool:
     """Remove the caller's ticket and every pool-set membership. True if it was queued."""
-    raise NotImplementedError
+    return bool(
+        await _arun("leave", [keys.ticket(identity_id), keys.pool_waiting()], [keys.pool_tag(), identity_id])
+    )
+
+
+def _end_call(identity_id: str, now: float, reason: str) -> tuple[list, list]:
+    return (
+        [keys.current_match(identity_id), keys.pool_live_matches()],
+        [keys.pool_tag(), identity_id, repr(float(now)), int(settings.MATCH_ENDED_TTL_SECONDS), reason],
+    )
 
 
 async def end_match(*, identity_id: str, now: float, reason: str = "") -> EndedMatch | None:
@@ -233,28 +419,70 @@ async def end_match(*, identity_id: str, now: float, reason: str = "") -> EndedM
     ``ended_at``/``ended_by``/``end_reason`` on the live_match hash and keeps it for
     ``MATCH_ENDED_TTL_SECONDS``. Idempotent: the second call (from either side) returns None.
     """
-    raise NotImplementedError
+    return _end_reply(await _arun("end", *_end_call(identity_id, now, reason)))
+
+
+def _heartbeat_call(identity_id: str, now: float) -> tuple[list, list]:
+    return (
+        [keys.ticket(identity_id), keys.current_match(identity_id), keys.pool_live_matches()],
+        [
+            keys.pool_tag(),
+            int(settings.TICKET_TTL_SECONDS),
+            int(settings.MATCH_CURRENT_TTL_SECONDS),
+            repr(float(now)),
+        ],
+    )
 
 
 async def heartbeat(*, identity_id: str, now: float) -> None:
     """Refresh the TTLs of the caller's ticket and of its current match (keys + live_match hash)."""
-    raise NotImplementedError
+    await _arun("heartbeat", *_heartbeat_call(identity_id, now))
+
+
+async def _aread_match(identity_id: str) -> tuple[str | None, dict[str, str]]:
+    client = redis_state.astate()
+    try:
+        mid = await client.get(keys.current_match(identity_id))
+        record = await client.hgetall(keys.live_match(mid)) if mid else {}
+    except redis.exceptions.RedisError as exc:
+        raise _unavailable(exc) from exc
+    return mid, record
+
+
+def _read_match(identity_id: str) -> tuple[str | None, dict[str, str]]:
+    client = redis_state.state()
+    try:
+        mid = client.get(keys.current_match(identity_id))
+        record = client.hgetall(keys.live_match(mid)) if mid else {}
+    except redis.exceptions.RedisError as exc:
+        raise _unavailable(exc) from exc
+    return mid, record
 
 
 async def current_match(*, identity_id: str) -> tuple[str, str, str] | None:
     """(match_id, partner_id, partner_channel) of the caller's live match, or None."""
-    raise NotImplementedError
+    mid, record = await _aread_match(identity_id)
+    return _triple(identity_id, mid, record)
 
 
 async def get_pairing(*, identity_id: str) -> Pairing | None:
     """The caller's live match as a Pairing seen from the caller (``initiator`` False for the passive
     side), or None. For the side that was paired by someone else's join."""
-    raise NotImplementedError
+    mid, record = await _aread_match(identity_id)
+    live = _live(identity_id, mid, record)
+    return _pairing_from(identity_id, mid, live) if live and mid else None
+
+
+def _channel_call(identity_id: str, channel_name: str) -> tuple[list, list]:
+    return (
+        [keys.ticket(identity_id), keys.current_match(identity_id)],
+        [keys.pool_tag(), identity_id, channel_name],
+    )
 
 
 async def update_channel(*, identity_id: str, channel_name: str) -> None:
     """Record a new socket for the identity (the newest wins) in its ticket and its live match."""
-    raise NotImplementedError
+    await _arun("channel", *_channel_call(identity_id, channel_name))
 
 
 # --- Sync API (commands, tasks, tests) ----------------------------------------------------
@@ -264,9 +492,28 @@ def stage_for(*, waited_seconds: float, has_interests: bool = True, has_lang: bo
     """The widening stage of a ticket that has waited this long ("interest", "language", "anyone").
 
     Stages the ticket cannot use are skipped (no interests: never "interest"; no language: never
-    "language").
+    "language"). Mirrors ``stage_of`` in match.lua.
     """
-    raise NotImplementedError
+    if waited_seconds >= settings.MATCH_ANYONE_SECONDS:
+        stage = 2
+    elif waited_seconds >= settings.MATCH_INTEREST_SECONDS:
+        stage = 1
+    else:
+        stage = 0
+    if stage == 0 and not has_interests:
+        stage = 1
+    if stage == 1 and not has_lang:
+        stage = 2
+    return STAGES[stage]
+
+
+def next_boundary(*, waited_seconds: float) -> float | None:
+    """Seconds until the next widening boundary (when the consumer should call :func:`retry`),
+    or None once the ticket is at "anyone"."""
+    for boundary in (settings.MATCH_INTEREST_SECONDS, settings.MATCH_ANYONE_SECONDS):
+        if waited_seconds < boundary:
+            return boundary - waited_seconds
+    return None
 
 
 def sweep_stale(*, now: float) -> dict[str, int]:
@@ -275,52 +522,98 @@ def sweep_stale(*, now: float) -> dict[str, int]:
     Returns ``{"sets": scanned sets, "members": members checked, "removed": ghosts removed,
     "live_expired": lapsed live-match entries dropped}``. Cost is O(pool); run from a beat task.
     """
-    raise NotImplementedError
+    client = redis_state.state()
+    script = redis_state.lua("matching", "sweep")
+    tag = keys.pool_tag()
+    counts = {"sets": 0, "members": 0, "removed": 0, "live_expired": 0}
+    try:
+        for pattern in keys.pool_set_patterns():
+            for set_key in client.scan_iter(match=pattern, count=500):
+                counts["sets"] += 1
+                batch: list[str] = []
+                for member in client.sscan_iter(set_key, count=500):
+                    batch.append(member)
+                    if len(batch) >= 500:
+                        counts["removed"] += script.run(client, [set_key], [tag, *batch])
+                        counts["members"] += len(batch)
+                        batch = []
+                if batch:
+                    counts["removed"] += script.run(client, [set_key], [tag, *batch])
+                    counts["members"] += len(batch)
+        counts["live_expired"] = client.zremrangebyscore(
+            keys.pool_live_matches(), "-inf", f"({now - settings.MATCH_CURRENT_TTL_SECONDS}"
+        )
+    except redis.exceptions.RedisError as exc:
+        raise _unavailable(exc) from exc
+    return counts
 
 
 def pool_counts() -> dict[str, int]:
     """``{"waiting": N, "in_call": N}`` with O(1)/O(log N) commands (SCARD, ZCOUNT).
 
-    ``waiting`` may include ghosts for up to a ticket TTL plus a sweep interval.
+    ``waiting`` may include ghosts for up to a ticket TTL plus a sweep interval; ``in_call`` counts
+    both people of every match heartbeated within ``MATCH_CURRENT_TTL_SECONDS``.
     """
-    raise NotImplementedError
+    since = time.time() - settings.MATCH_CURRENT_TTL_SECONDS
+    try:
+        pipe = redis_state.state().pipeline(transaction=False)
+        pipe.scard(keys.pool_waiting())
+        pipe.zcount(keys.pool_live_matches(), since, "+inf")
+        waiting, live = pipe.execute()
+    except redis.exceptions.RedisError as exc:
+        raise _unavailable(exc) from exc
+    return {"waiting": int(waiting), "in_call": 2 * int(live)}
 
 
 def join_sync(*, identity_id: str, prefs: Preferences, channel_name: str, now: float) -> Pairing | None:
     """Synchronous :func:`join`."""
-    raise NotImplementedError
+    return _match_reply(_run("match", *_join_call(identity_id, prefs, channel_name, now)))
 
 
 def retry_sync(*, identity_id: str, now: float) -> Pairing | None:
     """Synchronous :func:`retry`."""
-    raise NotImplementedError
+    return _match_reply(_run("match", *_retry_call(identity_id, now)))
 
 
 def leave_pool_sync(*, identity_id: str) -> bool:
     """Synchronous :func:`leave_pool`."""
-    raise NotImplementedError
+    return bool(
+        _run("leave", [keys.ticket(identity_id), keys.pool_waiting()], [keys.pool_tag(), identity_id])
+    )
 
 
 def end_match_sync(*, identity_id: str, now: float, reason: str = "") -> EndedMatch | None:
     """Synchronous :func:`end_match` (e.g. a ban task ending the banned identity's call)."""
-    raise NotImplementedError
+    return _end_reply(_run("end", *_end_call(identity_id, now, reason)))
 
 
 def heartbeat_sync(*, identity_id: str, now: float) -> None:
     """Synchronous :func:`heartbeat`."""
-    raise NotImplementedError
+    _run("heartbeat", *_heartbeat_call(identity_id, now))
 
 
 def current_match_sync(*, identity_id: str) -> tuple[str, str, str] | None:
     """Synchronous :func:`current_match`."""
-    raise NotImplementedError
+    mid, record = _read_match(identity_id)
+    return _triple(identity_id, mid, record)
 
 
 def get_pairing_sync(*, identity_id: str) -> Pairing | None:
     """Synchronous :func:`get_pairing`."""
-    raise NotImplementedError
+    mid, record = _read_match(identity_id)
+    live = _live(identity_id, mid, record)
+    return _pairing_from(identity_id, mid, live) if live and mid else None
 
 
 def update_channel_sync(*, identity_id: str, channel_name: str) -> None:
     """Synchronous :func:`update_channel`."""
-    raise NotImplementedError
+    _run("channel", *_channel_call(identity_id, channel_name))
+
+
+def match_record(*, match_id: str) -> dict[str, str] | None:
+    """The live or recently ended match hash (``a``, ``b``, ``started_at``, ``ended_at``...), or None."""
+    try:
+        record = redis_state.state().hgetall(keys.live_match(match_id))
+    except redis.exceptions.RedisError as exc:
+        raise _unavailable(exc) from exc
+    return record or None

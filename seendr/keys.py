@@ -79,6 +79,22 @@ def banned() -> str:
     return f"{pool_tag()}banned"
 
 
+def pool_live_matches() -> str:
+    """Sorted set match id -> last heartbeat of a live match; ``in_call`` counts recent members."""
+    return f"{pool_tag()}live"
+
+
+def pool_set_patterns() -> list[str]:
+    """SCAN patterns (glob-escaped prefix) of every pool set that can hold a ghost member."""
+    base = "".join("\\" + c if c in "*?[]\\" else c for c in pool_tag())
+    return [f"{base}waiting", f"{base}interest:*", f"{base}lang:*"]
+
+
+def match_waits_per_minute(minute: int) -> str:
+    """List of seconds each side waited before a match formed in that minute (2 h TTL)."""
+    return f"{pool_tag()}stats:waits:{minute}"
+
+
 # --- Presence and sockets -----------------------------------------------------------------
 
 
@@ -98,7 +114,9 @@ def transcript(match_id: str) -> str:
 
 
 def matches_per_minute(minute: int) -> str:
-    return f"{_p()}stats:matches:{minute}"
+    """Counter of matches formed in that minute (unix seconds // 60), 2 h TTL. Under the pool hash
+    tag because the matcher's Lua script increments it."""
+    return f"{pool_tag()}stats:matches:{minute}"
 
 
 # --- Leaderboards -------------------------------------------------------------------------

@@ -210,6 +210,25 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / ".data" / "mail"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Seendr <no-reply@seendr.local>")
 
+# --- Matching pool ----------------------------------------------------------------------
+
+# Widening: only shared interests (and language) at first, then the same language, then anyone.
+MATCH_INTEREST_SECONDS = env_float("MATCH_INTEREST_SECONDS", 3.0)
+MATCH_ANYONE_SECONDS = env_float("MATCH_ANYONE_SECONDS", 8.0)
+# A waiting ticket dies this long after its last heartbeat (the consumer beats every ~10 s).
+TICKET_TTL_SECONDS = env_int("TICKET_TTL_SECONDS", 30)
+# The current-match keys and the live match record, refreshed by the same heartbeat.
+MATCH_CURRENT_TTL_SECONDS = env_int("MATCH_CURRENT_TTL_SECONDS", 60)
+# How long an ended match stays readable in Redis (likes and reports right after the call).
+MATCH_ENDED_TTL_SECONDS = env_int("MATCH_ENDED_TTL_SECONDS", 1800)
+# The same two people are not matched again within this many seconds (last N partners kept).
+MATCH_COOLDOWN_SECONDS = env_int("MATCH_COOLDOWN_SECONDS", 600)
+MATCH_RECENT_PARTNERS = env_int("MATCH_RECENT_PARTNERS", 5)
+# Candidates sampled (SRANDMEMBER) per pool set by one matcher call: bounds its cost.
+MATCH_SAMPLE_SIZE = env_int("MATCH_SAMPLE_SIZE", 16)
+# Per-minute time-to-match statistics are kept this long.
+MATCH_STATS_TTL_SECONDS = env_int("MATCH_STATS_TTL_SECONDS", 7200)
+
 # --- WebRTC -----------------------------------------------------------------------------
 
 STUN_URLS = env_list("STUN_URLS", "stun:stun.l.google.com:19302")
