@@ -1,15 +1,35 @@
-"""Every user gets a profile, whoever creates it (sign-up, admin, createsuperuser, a script)."""
+"""Every user gets a profile, whoever creates it (sign-up, admin, createsuperuser, a script).
+
+User changes that show on a profile (username, active flag) refresh the cached profile.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+
+_PUBLIC_USER_FIELDS = frozenset({"username", "is_active"})
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="profiles.create_profile_for_user")
 def create_profile_for_user(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
-    if created and not raw:
-        from profiles.models import Profile
+    if raw:
+        return
+    from profiles.models import Profile
+    from profiles.services import invalidate_profile
 
+    update_fields = kwargs.get("update_fields")
+    if created:
         Profile.objects.get_or_create(user=instance)
+    elif update_fields is not None and not (set(update_fields) & _PUBLIC_USER_FIELDS):
+        return  # e.g. last_login on every log-in
+    invalidate_profile(user_id=instance.pk)
+
+
+@receiver(user_logged_in, dispatch_uid="profiles.touch_last_active_on_login")
+def touch_last_active_on_login(sender, request, user, **kwargs) -> None:
+    from profiles.services import touch_last_active
+
+    touch_last_active(user_id=user.pk)

@@ -139,6 +139,30 @@ def cache_fill_lock(name: str) -> str:
     return f"{_p()}lock:fill:{name}"
 
 
+# Profile cache (cache Redis, raw keys next to django-redis's own). A record lives under the
+# user id; a username alias points at the id (or is empty: a briefly cached "no such user").
+
+
+def profile_record_prefix() -> str:
+    """Prefix of the record keys; the cache Lua appends a user id it read from an alias."""
+    return f"{_p()}pc:rec:"
+
+
+def profile_record(user_id: int) -> str:
+    """String: JSON of one cached public profile."""
+    return f"{profile_record_prefix()}{user_id}"
+
+
+def profile_alias(username: str) -> str:
+    """String: the user id behind a username, or "" for a username that does not exist."""
+    return f"{_p()}pc:name:{username}"
+
+
+def profile_generation(user_id: int) -> str:
+    """Counter bumped by every profile write; a write-through only lands if it is unchanged."""
+    return f"{_p()}pc:gen:{user_id}"
+
+
 def rate_limit(scope: str, subject: str) -> str:
     return f"{_p()}rl:{scope}:{subject}"
 

@@ -1,0 +1,144 @@
+"""Sign-up, guests, email verification codes and outgoing account mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import EmailMultiAlternatives, send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from accounts import guests
+from accounts.identity import Identity
+from profiles import services as profile_services
+from profiles.models import Profile
+from seendr import keys
+from seendr.redis_state import lua, state
+
+logger = logging.getLogger(__name__)
+
+ADULT_AGE = 18
+OTP_TTL_SECONDS = 10 * 60
+OTP_TRIES = 5
+OTP_DIGITS = 6
+
+
+def age_on(birth_date: dt.date, today: dt.date) -> int:
+    before_birthday = (today.month, today.day) < (birth_date.month, birth_date.day)
+    return today.year - birth_date.year - int(before_birthday)
+
+
+def is_adult(birth_date: dt.date, today: dt.date | None = None) -> bool:
+    return age_on(birth_date, today or dt.date.today()) >= ADULT_AGE
+
+
+# --- Accounts and guests -------------------------------------------------------------------
+
+
+@transaction.atomic
+def sign_up(*, username: str, email: str, birth_date: dt.date, password: str) -> AbstractBaseUser:
+    """Create an adult account and its profile; the verification code is mailed after commit."""
+    from accounts import tasks
+
+    if not is_adult(birth_date):
+        raise ValueError("Seendr is for adults only")
+    user = get_user_model().objects.create_user(username=username, email=email, password=password)
+    Profile.objects.filter(user=user).update(birth_date=birth_date)
+    tasks.send_verification_code.delay_on_commit(user.pk)
+    return user
+
+
+def start_guest(*, ip: str) -> Identity:
+    return guests.create_guest(ip=ip)
+
+
+# --- Email verification --------------------------------------------------------------------
+
+
+def _code_hash(user_id: int, code: str) -> str:
+    """Keyed hash: a Redis dump does not reveal live codes."""
+    message = f"otp:{user_id}:{code}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def issue_otp(*, user_id: int, ttl: int = OTP_TTL_SECONDS) -> str:
+    """A fresh 6-digit code replacing any earlier one, with ``OTP_TRIES`` tries and a TTL."""
+    code = f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
+    key = keys.otp(user_id)
+    pipe = state().pipeline(transaction=True)
+    pipe.delete(key)
+    pipe.hset(key, mapping={"code": _code_hash(user_id, code), "tries": OTP_TRIES})
+    pipe.expire(key, ttl)
+    pipe.execute()
+    return code
+
+
+@dataclass(frozen=True)
+class OtpResult:
+    status: str  # "ok", "wrong", "locked" or "expired"
+    tries_left: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def check_otp(*, user_id: int, code: str) -> OtpResult:
+    """Spend one try on ``code`` (atomic in Redis, so concurrent guesses share the 5 tries)."""
+    code = code.strip()
+    if not (len(code) == OTP_DIGITS and code.isascii() and code.isdigit()):
+        # Malformed input still spends a try: otherwise it is a free probe of the key's state.
+        code = "x"
+    status, tries = lua("accounts", "otp_verify").run(
+        state(), [keys.otp(user_id)], [_code_hash(user_id, code)]
+    )
+    return OtpResult(status=status, tries_left=int(tries))
+
+
+def verify_email(*, user_id: int, code: str) -> OtpResult:
+    result = check_otp(user_id=user_id, code=code)
+    if result.ok:
+        profile_services.set_email_verified(user_id=user_id)
+    return result
+
+
+def send_verification_code(*, user_id: int) -> bool:
+    """Issue a code and mail it. A retried send issues a new code (the old mail never left)."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).select_related("profile").first()
+    if user is None or not user.email or user.profile.email_verified:
+        return False
+    code = issue_otp(user_id=user_id)
+    context = {"username": user.get_username(), "code": code, "minutes": OTP_TTL_SECONDS // 60}
+    send_mail(
+        subject=render_to_string("accounts/email/verify_subject.txt", context).strip(),
+        message=render_to_string("accounts/email/verify_body.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+    return True
+
+
+def send_password_reset_email(
+    *,
+    subject_template_name: str,
+    email_template_name: str,
+    context: dict,
+    from_email: str | None,
+    to_email: str,
+    html_email_template_name: str | None = None,
+) -> None:
+    """What Django's PasswordResetForm.send_mail does, from a worker with a plain context."""
+    subject = "".join(render_to_string(subject_template_name, context).splitlines())
+    body = render_to_string(email_template_name, context)
+    message = EmailMultiAlternatives(subject, body, from_email, [to_email])
+    if html_email_template_name:
+        message.attach_alternative(render_to_string(html_email_template_name, context), "text/html")
+    message.send()

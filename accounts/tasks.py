@@ -1,0 +1,44 @@
+"""Account mail, sent by workers. Thin: each task calls one service.
+
+Mail is retried on network errors with exponential backoff and jitter (celery's
+``retry_backoff``/``retry_jitter``), so a flaky SMTP server does not lose a code or a reset link.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from accounts import services
+
+MAIL_RETRY = {
+    "autoretry_for": (OSError,),  # smtplib.SMTPException and socket errors are OSErrors
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 6,
+    "acks_late": True,
+}
+
+
+@shared_task(**MAIL_RETRY)
+def send_verification_code(user_id: int) -> bool:
+    return services.send_verification_code(user_id=user_id)
+
+
+@shared_task(**MAIL_RETRY)
+def send_password_reset_email(
+    subject_template_name: str,
+    email_template_name: str,
+    context: dict,
+    from_email: str | None,
+    to_email: str,
+    html_email_template_name: str | None = None,
+) -> None:
+    services.send_password_reset_email(
+        subject_template_name=subject_template_name,
+        email_template_name=email_template_name,
+        context=context,
+        from_email=from_email,
+        to_email=to_email,
+        html_email_template_name=html_email_template_name,
+    )

@@ -1,0 +1,110 @@
+"""Account pages: guest entry, sign-up, log-in/out, email verification, password reset.
+
+Each view is a plain function or Django view class so the rate limiter can decorate it.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts import forms, guests, services
+from accounts.identity import GUEST_SESSION_KEY
+
+CHAT_URL = "/chat/"
+
+
+def client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+@require_POST
+def guest_start(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(CHAT_URL)
+    if request.POST.get("adult") != "on":
+        messages.error(request, "Please confirm that you are 18 or older and accept the rules.")
+        return render(request, "landing.html", {"guest_error": True}, status=400)
+    existing = request.session.get(GUEST_SESSION_KEY)
+    if existing and guests.get_guest(guest_id=existing) is not None:
+        return redirect(CHAT_URL)
+    identity = services.start_guest(ip=client_ip(request))
+    request.session.cycle_key()
+    request.session[GUEST_SESSION_KEY] = identity.id
+    return redirect(CHAT_URL)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(CHAT_URL)
+    form = forms.SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.sign_up(
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            birth_date=form.cleaned_data["birth_date"],
+            password=form.cleaned_data["password1"],
+        )
+        request.session.pop(GUEST_SESSION_KEY, None)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to Seendr! We emailed you a 6-digit code.")
+        return redirect("verify_email")
+    return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verify_email(request: HttpRequest) -> HttpResponse:
+    verified = request.user.profile.email_verified
+    form = forms.VerifyEmailForm(request.POST or None)
+    if request.method == "POST" and not verified and form.is_valid():
+        result = services.verify_email(user_id=request.user.pk, code=form.cleaned_data["code"])
+        if result.ok:
+            messages.success(request, "Your email address is verified.")
+            return redirect(CHAT_URL)
+        if result.status == "wrong":
+            form.add_error("code", f"That code is not right. {result.tries_left} tries left.")
+        elif result.status == "locked":
+            form.add_error("code", "Too many wrong codes. Request a new code.")
+        else:
+            form.add_error("code", "This code has expired. Request a new code.")
+    status = 400 if form.errors else 200
+    return render(request, "accounts/verify_email.html", {"form": form, "verified": verified}, status=status)
+
+
+@login_required
+@require_POST
+def resend_code(request: HttpRequest) -> HttpResponse:
+    from accounts import tasks
+
+    if not request.user.profile.email_verified:
+        tasks.send_verification_code.delay_on_commit(request.user.pk)
+        messages.info(request, "We sent you a new code. It is valid for 10 minutes.")
+    return redirect("verify_email")
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    http_method_names = ["post", "options"]
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = forms.QueuedPasswordResetForm
+    success_url = reverse_lazy("password_reset_done")
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    success_url = reverse_lazy("password_reset_complete")

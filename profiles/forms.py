@@ -1,0 +1,105 @@
+"""The profile edit form: every field validated here, the service trusts its input."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from profiles.countries import CODES, COUNTRIES
+from profiles.models import (
+    BIO_MAX_LENGTH,
+    DISPLAY_NAME_MAX_LENGTH,
+    INTEREST_MAX_LENGTH,
+    MAX_INTERESTS,
+    MAX_LANGUAGES,
+    normalise_tag,
+)
+
+AVATAR_MAX_BYTES = 5 * 1024 * 1024
+AVATAR_MAX_PIXELS = 4096 * 4096
+AVATAR_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
+# Letters and digits of any script, spaces and hyphens.
+INTEREST_RE = re.compile(r"^(?:[^\W_]|[ -])+\Z")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,4})?\Z")
+
+
+def split_commas(value: str) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def clean_interests(value: str) -> list[str]:
+    tags = list(dict.fromkeys(normalise_tag(part) for part in split_commas(value)))
+    for tag in tags:
+        if len(tag) > INTEREST_MAX_LENGTH or not INTEREST_RE.match(tag):
+            raise forms.ValidationError(
+                "Interests are 1 to %(max)s letters, digits, spaces or hyphens: %(tag)s is not.",
+                code="bad_interest",
+                params={"max": INTEREST_MAX_LENGTH, "tag": tag[:60]},
+            )
+    if len(tags) > MAX_INTERESTS:
+        raise forms.ValidationError(
+            "At most %(max)s interests.", code="too_many_interests", params={"max": MAX_INTERESTS}
+        )
+    return tags
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(max_length=DISPLAY_NAME_MAX_LENGTH, required=False)
+    bio = forms.CharField(max_length=BIO_MAX_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    country = forms.CharField(
+        max_length=2,
+        required=False,
+        widget=forms.Select(choices=[("", "Not shown"), *((c, f"{n} ({c})") for c, n in COUNTRIES)]),
+        help_text="ISO 3166 code such as DE or BR.",
+    )
+    languages = forms.CharField(
+        max_length=200, required=False, help_text="Comma separated codes, for example: en, de, pt-br"
+    )
+    interests = forms.CharField(
+        max_length=MAX_INTERESTS * (INTEREST_MAX_LENGTH + 2),
+        required=False,
+        help_text=f"Comma separated, at most {MAX_INTERESTS}, for example: jazz, chess, hiking",
+    )
+    avatar = forms.ImageField(required=False, help_text="JPEG, PNG, WebP or GIF, at most 5 MB.")
+
+    def clean_display_name(self) -> str:
+        return " ".join(self.cleaned_data["display_name"].split())
+
+    def clean_bio(self) -> str:
+        return self.cleaned_data["bio"].strip()
+
+    def clean_country(self) -> str:
+        code = self.cleaned_data["country"].strip().upper()
+        if code and code not in CODES:
+            raise forms.ValidationError("Choose a country by its ISO 3166 code.", code="bad_country")
+        return code
+
+    def clean_languages(self) -> list[str]:
+        codes = list(dict.fromkeys(part.lower() for part in split_commas(self.cleaned_data["languages"])))
+        bad = [c for c in codes if not LANGUAGE_RE.match(c)]
+        if bad:
+            raise forms.ValidationError(
+                "Use language codes such as en, de or pt-br: %(bad)s is not one.",
+                code="bad_language",
+                params={"bad": bad[0][:20]},
+            )
+        if len(codes) > MAX_LANGUAGES:
+            raise forms.ValidationError(f"At most {MAX_LANGUAGES} languages.", code="too_many_languages")
+        return codes
+
+    def clean_interests(self) -> list[str]:
+        return clean_interests(self.cleaned_data["interests"])
+
+    def clean_avatar(self):
+        avatar = self.cleaned_data.get("avatar")
+        if not avatar:
+            return None
+        if avatar.size > AVATAR_MAX_BYTES:
+            raise forms.ValidationError("The picture is larger than 5 MB.", code="too_big")
+        image = getattr(avatar, "image", None)  # set by ImageField after Pillow verified it
+        if image is None or image.format not in AVATAR_FORMATS:
+            raise forms.ValidationError("Upload a JPEG, PNG, WebP or GIF picture.", code="bad_format")
+        if image.width * image.height > AVATAR_MAX_PIXELS:
+            raise forms.ValidationError("The picture has too many pixels.", code="too_many_pixels")
+        return avatar

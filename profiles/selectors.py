@@ -1,0 +1,76 @@
+"""Reads of profiles. Everything public goes through the profile cache (``profiles.cache``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.identity import Identity
+from profiles import cache
+
+PUBLIC_FIELDS = ("username", "display_name", "bio", "country", "languages", "interests", "likes", "verified")
+
+
+def public_shape(record: dict[str, Any]) -> dict[str, Any]:
+    """Exactly the fields of ``GET /api/profiles/<username>/``."""
+    return {field: record[field] for field in PUBLIC_FIELDS}
+
+
+def get_profile_record(*, username: str) -> dict[str, Any] | None:
+    """The full cached record (public fields plus ``user_id`` and ``avatar``) for pages."""
+    return cache.get_by_username(username)
+
+
+def get_public_profile(*, username: str) -> dict[str, Any] | None:
+    """The public profile of an active account, or None (guests have no profile)."""
+    record = cache.get_by_username(username)
+    return public_shape(record) if record else None
+
+
+def _card(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": record["display_name"],
+        "guest": False,
+        "country": record["country"],
+        "interests": record["interests"],
+        "likes": record["likes"],
+    }
+
+
+def get_card(*, identity: Identity) -> dict[str, Any]:
+    """The partner card of the WebSocket ``matched`` frame."""
+    if identity.guest or identity.user_id is None:
+        return {"name": identity.name, "guest": True, "country": "", "interests": [], "likes": 0}
+    record = cache.get_by_user_id(identity.user_id)
+    if record is None:
+        return {"name": identity.name, "guest": False, "country": "", "interests": [], "likes": 0}
+    return _card(record)
+
+
+def get_cards(*, user_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Cached records of many users (one Redis round trip, misses in one query).
+
+    Each value has ``user_id``, ``username``, ``display_name`` and the other public fields;
+    inactive or unknown users are absent.
+    """
+    return cache.get_many(user_ids)
+
+
+def get_match_preferences(*, user_id: int) -> dict[str, Any]:
+    """Interests, languages and country of an account, to prefill the chat page."""
+    record = cache.get_by_user_id(user_id)
+    if record is None:
+        return {"interests": [], "languages": [], "country": ""}
+    return {"interests": record["interests"], "languages": record["languages"], "country": record["country"]}
+
+
+def recently_active_user_ids(*, limit: int) -> list[int]:
+    """Active accounts, the most recently active first (never-active ones last, newest first)."""
+    from django.db.models import F
+
+    from profiles.models import Profile
+
+    return list(
+        Profile.objects.filter(user__is_active=True)
+        .order_by(F("last_active").desc(nulls_last=True), "-created")
+        .values_list("user_id", flat=True)[:limit]
+    )

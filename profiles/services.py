@@ -1,0 +1,173 @@
+"""Writes to profiles, interests and blocks, and the Redis state mirroring them."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageOps
+
+from accounts.guests import GUEST_TTL_SECONDS
+from accounts.identity import user_id_from_identity
+from profiles import cache
+from profiles.models import MAX_INTERESTS, Block, Interest, Profile, normalise_tag
+from seendr import keys
+from seendr.redis_state import state
+
+logger = logging.getLogger(__name__)
+
+IDENTITY_RE = re.compile(r"^(u[0-9]{1,20}|g[0-9a-f]{8,38})\Z")
+THUMBNAIL_SIZE = (128, 128)
+
+
+# --- Cache ---------------------------------------------------------------------------------
+
+
+def invalidate_profile(*, user_id: int) -> None:
+    """Refresh the cached profile once the current transaction commits (at once outside one).
+
+    Call after every write that changes what a profile shows (likes included).
+    """
+    transaction.on_commit(lambda: cache.write_through(user_id))
+
+
+# --- Profile -------------------------------------------------------------------------------
+
+
+def ensure_interests(*, names: Iterable[str]) -> list[Interest]:
+    """The Interest rows for these tags, created as needed (normalised, deduplicated)."""
+    wanted = list(dict.fromkeys(normalise_tag(n) for n in names if normalise_tag(n)))
+    if not wanted:
+        return []
+    Interest.objects.bulk_create([Interest(name=n) for n in wanted], ignore_conflicts=True)
+    by_name = {i.name: i for i in Interest.objects.filter(name__in=wanted)}
+    return [by_name[n] for n in wanted]
+
+
+@transaction.atomic
+def update_profile(
+    *,
+    user_id: int,
+    display_name: str,
+    bio: str,
+    country: str,
+    languages: list[str],
+    interests: list[str],
+    avatar: UploadedFile | None = None,
+) -> Profile:
+    """Save the editable fields (already validated by the form); refresh the cache on commit."""
+    from profiles import tasks
+
+    profile = Profile.objects.select_for_update().get(user_id=user_id)
+    profile.display_name = display_name
+    profile.bio = bio
+    profile.country = country.upper()
+    profile.languages = list(dict.fromkeys(languages))
+    fields = ["display_name", "bio", "country", "languages", "updated"]
+    if avatar is not None:
+        profile.avatar.save(f"{user_id}{PurePosixPath(avatar.name).suffix.lower()}", avatar, save=False)
+        profile.avatar_thumbnail = ""
+        fields += ["avatar", "avatar_thumbnail"]
+    profile.save(update_fields=fields)
+    tags = ensure_interests(names=interests)
+    if len(tags) > MAX_INTERESTS:
+        raise ValueError(f"at most {MAX_INTERESTS} interests")
+    profile.interests.set(tags)
+    invalidate_profile(user_id=user_id)
+    if avatar is not None:
+        tasks.make_avatar_thumbnail.delay_on_commit(user_id)
+    return profile
+
+
+def make_avatar_thumbnail(*, user_id: int) -> bool:
+    """Write a square thumbnail of the avatar; False when there is no (readable) avatar."""
+    profile = Profile.objects.filter(user_id=user_id).first()
+    if profile is None or not profile.avatar:
+        return False
+    try:
+        with profile.avatar.open("rb") as f, Image.open(f) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            thumb = ImageOps.fit(image, THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            thumb.save(out, "JPEG", quality=85)
+    except (OSError, Image.DecompressionBombError) as exc:
+        logger.warning("avatar of user %s unreadable: %s", user_id, exc)
+        return False
+    profile.avatar_thumbnail.save(f"{user_id}.jpg", ContentFile(out.getvalue()), save=False)
+    Profile.objects.filter(pk=profile.pk).update(avatar_thumbnail=profile.avatar_thumbnail.name)
+    invalidate_profile(user_id=user_id)
+    return True
+
+
+def set_email_verified(*, user_id: int, verified: bool = True) -> None:
+    Profile.objects.filter(user_id=user_id).update(email_verified=verified, updated=timezone.now())
+    invalidate_profile(user_id=user_id)
+
+
+def touch_last_active(*, user_id: int) -> None:
+    """Record activity (drives warm_cache); not shown publicly, so the cache is untouched."""
+    Profile.objects.filter(user_id=user_id).update(last_active=timezone.now())
+
+
+# --- Blocks --------------------------------------------------------------------------------
+
+
+def block(*, blocker_id: str, blocked_id: str) -> bool:
+    """``blocker_id`` never meets ``blocked_id`` again (identity ids, accounts or guests).
+
+    An account's block is a Postgres row (the source of truth) mirrored into the state Redis
+    set the matcher reads; a guest's block lives only in Redis and expires with guests.
+    Returns True if this block is new.
+    """
+    if not IDENTITY_RE.match(blocker_id) or not IDENTITY_RE.match(blocked_id):
+        raise ValueError("not an identity id")
+    if blocker_id == blocked_id:
+        raise ValueError("an identity cannot block itself")
+    blocker_user_id = user_id_from_identity(blocker_id)
+    key = keys.blocks(blocker_id)
+    if blocker_user_id is None:
+        pipe = state().pipeline()
+        pipe.sadd(key, blocked_id)
+        pipe.expire(key, GUEST_TTL_SECONDS)
+        added, _ = pipe.execute()
+        return bool(added)
+    blocked_user_id = user_id_from_identity(blocked_id)
+    if blocked_user_id is not None and not get_user_model().objects.filter(pk=blocked_user_id).exists():
+        blocked_user_id = None
+    _, created = Block.objects.get_or_create(
+        blocker_identity=blocker_id,
+        blocked_identity=blocked_id,
+        defaults={"blocker_user_id": blocker_user_id, "blocked_user_id": blocked_user_id},
+    )
+    # Mirrored even when the row existed: the set may have been lost with a Redis flush.
+    transaction.on_commit(lambda: state().sadd(key, blocked_id))
+    return created
+
+
+def rebuild_block_sets(*, batch_size: int = 1000) -> int:
+    """Re-add every account's blocks from Postgres to the state Redis; returns rows mirrored.
+
+    Only adds (blocks are never lifted), so a block made while this runs cannot be lost.
+    """
+    rows = (
+        Block.objects.filter(blocker_user__isnull=False)
+        .order_by("pk")
+        .values_list("blocker_identity", "blocked_identity")
+    )
+    count = 0
+    pipe = state().pipeline(transaction=False)
+    for blocker, blocked in rows.iterator(chunk_size=batch_size):
+        pipe.sadd(keys.blocks(blocker), blocked)
+        count += 1
+        if count % batch_size == 0:
+            pipe.execute()
+    pipe.execute()
+    return count
