@@ -116,8 +116,9 @@ def daphne_server(transactional_db, tmp_path) -> Iterator[Callable[..., ServerPr
     """Start real Daphne processes on free loopback ports, serving this run's database."""
     started: list[ServerProcess] = []
 
-    def start(**env: str) -> ServerProcess:
-        port = free_port()
+    def start(port: int | None = None, **env: str) -> ServerProcess:
+        # Pass ``port`` when the caller must know it first (e.g. to allow its WebSocket origin).
+        port = port or free_port()
         log = tmp_path / f"daphne-{port}.log"
         proc = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "seendr.asgi:application"],

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from matching import views
+
+urlpatterns: list = [
+    path("chat/", views.chat, name="chat"),
+]

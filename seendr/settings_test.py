@@ -11,7 +11,7 @@ os.environ.setdefault("SEENDR_KEY_PREFIX", f"seendrtest{os.getpid()}:")
 os.environ.setdefault("LOG_JSON", "0")
 
 from seendr.settings import *  # noqa: E402,F403
-from seendr.settings import DATABASES  # noqa: E402
+from seendr.settings import DATABASES, env_list  # noqa: E402
 
 DATABASES["default"]["TEST"] = {"NAME": f"test_seendr_{os.getpid()}"}
 
@@ -20,7 +20,13 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECURE_SSL_REDIRECT = False
 ALLOWED_HOSTS = ["*"]
-WEBSOCKET_ALLOWED_ORIGINS = ["http://testserver", "http://127.0.0.1:8000", "http://localhost:8000"]
+# A test server on a free port (the browser tests) adds its own origin through the environment.
+WEBSOCKET_ALLOWED_ORIGINS = [
+    "http://testserver",
+    "http://127.0.0.1:8000",
+    "http://localhost:8000",
+    *env_list("WEBSOCKET_ALLOWED_ORIGINS"),
+]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,134 @@
+"""Real browsers against a real server: Debian's Chromium driven by Playwright, Daphne on a free port.
+
+Chromium is the system one (``scripts/ensure_chromium.sh`` installs it), never a downloaded build.
+Fake camera and microphone come from Chromium's own test devices. Create database rows before
+asking for a browser: the sync Playwright API runs an event loop in the test thread, and Django
+refuses ORM calls while one runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+
+from conftest import free_port
+
+CHROMIUM = os.environ.get("SEENDR_CHROMIUM", "/usr/bin/chromium")
+BASE_ARGS = [
+    "--no-sandbox",
+    "--headless=new",
+    "--disable-background-networking",
+    "--use-fake-device-for-media-stream",
+]
+# Grants camera and microphone without a prompt; leave it out to have the browser refuse them.
+FAKE_UI = "--use-fake-ui-for-media-stream"
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _require_chromium() -> None:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/ensure_chromium.sh (make test does)")
+
+
+@dataclass
+class ChatServer:
+    url: str
+    log: Callable[[], str]
+
+
+@pytest.fixture
+def chat_server(daphne_server) -> ChatServer:
+    """Daphne on a known port whose origin may open the chat WebSocket."""
+    port = free_port()
+    server = daphne_server(port=port, WEBSOCKET_ALLOWED_ORIGINS=f"http://127.0.0.1:{port}")
+    return ChatServer(url=server.url, log=server.output)
+
+
+@dataclass
+class Tab:
+    """One person: their own browser context (cookies, permissions) and page."""
+
+    context: BrowserContext
+    page: Page
+    errors: list[str] = field(default_factory=list)
+
+    def hook(self, name: str):
+        return self.page.get_by_test_id(name)
+
+
+@pytest.fixture
+def browsers() -> Iterator[Callable[..., Tab]]:
+    """Factory: ``browsers(camera=True, viewport=None)`` opens a fresh Chromium for one person."""
+    started: list[Browser] = []
+    with sync_playwright() as pw:
+
+        def open_tab(*, camera: bool = True, viewport: dict | None = None) -> Tab:
+            args = [*BASE_ARGS, FAKE_UI] if camera else BASE_ARGS
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+            started.append(browser)
+            context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            tab = Tab(context=context, page=page)
+            page.on("pageerror", lambda exc: tab.errors.append(f"pageerror: {exc}"))
+
+            def on_console(msg: ConsoleMessage) -> None:
+                if msg.type == "error":
+                    tab.errors.append(f"console: {msg.text}")
+
+            page.on("console", on_console)
+            return tab
+
+        try:
+            yield open_tab
+        finally:
+            for browser in started:
+                browser.close()
+
+
+def sign_in(tab: Tab, base_url: str, *, username: str, password: str) -> None:
+    """Log in through the real form; Django then sends us to /chat/."""
+    page = tab.page
+    page.goto(f"{base_url}/accounts/login/")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form:has(input[name=password]) [type=submit]").click()
+    page.wait_for_load_state()
+    if not page.url.rstrip("/").endswith("/chat"):
+        page.goto(f"{base_url}/chat/")
+    assert re.search(r"/chat/?$", page.url), f"not signed in: ended on {page.url}"
+
+
+def enter_as_guest(tab: Tab, base_url: str) -> None:
+    """Tick 'I am 18 or older' on the landing page and submit the guest form."""
+    page = tab.page
+    page.goto(f"{base_url}/")
+    form = page.locator("form[action='/guest/']")
+    form.locator("input[name=adult]").check()
+    form.locator("[type=submit]").click()
+    page.wait_for_url(re.compile(r"/chat/$"))
+
+
+def wait_remote_video_playing(tab: Tab, timeout_ms: int = 20_000) -> None:
+    """The partner's video has real frames and its clock moves forward."""
+    page = tab.page
+    page.wait_for_function(
+        """() => {
+            const v = document.querySelector('[data-testid="remote-video"]');
+            return v && v.videoWidth > 0 && v.currentTime > 0;
+        }""",
+        timeout=timeout_ms,
+    )
+    first = page.evaluate("document.querySelector('[data-testid=\"remote-video\"]').currentTime")
+    page.wait_for_function(
+        """(t0) => document.querySelector('[data-testid="remote-video"]').currentTime > t0 + 0.3""",
+        arg=first,
+        timeout=timeout_ms,
+    )
