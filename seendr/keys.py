@@ -127,6 +127,11 @@ def leaderboard(board: str, period: str, bucket: str) -> str:
     return f"{_p()}lb:{board}:{period}:{bucket}"
 
 
+def leaderboard_build(board: str, period: str, bucket: str, token: str) -> str:
+    """A board being rebuilt from Postgres; RENAMEd over ``leaderboard(...)`` when complete."""
+    return f"{_p()}lbtmp:{token}:{board}:{period}:{bucket}"
+
+
 # --- Cache bookkeeping, limits, idempotency -----------------------------------------------
 
 
