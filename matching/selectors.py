@@ -1,13 +1,48 @@
-"""Reads about matches: the live (Redis) record first, the durable (Postgres) history second."""
+"""Reads about matches: the live (Redis) record first, the durable (Postgres) history second.
+
+A like or report may arrive while the call runs, right after it ended (the live record is kept
+``MATCH_ENDED_TTL_SECONDS``), or later from the history (the Match row the end-of-match task
+wrote). Redis being down degrades to Postgres rather than failing.
+"""
 
 from __future__ import annotations
+
+import logging
+import re
+
+import redis
+
+from matching.models import Match
+from seendr import keys, redis_state
+
+logger = logging.getLogger(__name__)
+
+_MATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 def match_participants(*, match_id: str) -> tuple[str, str] | None:
     """(a, b) identity ids of a live, recently ended, or recorded match; None if unknown."""
-    raise NotImplementedError
+    if not isinstance(match_id, str) or not _MATCH_ID.match(match_id):
+        return None
+    try:
+        a, b = redis_state.state().hmget(keys.live_match(match_id), ["a", "b"])
+    except redis.exceptions.RedisError as exc:
+        logger.warning("live match record unreadable, falling back to Postgres: %s", exc)
+        a = b = None
+    if a and b:
+        return a, b
+    row = Match.objects.filter(pk=match_id).values_list("identity_a", "identity_b").first()
+    return (row[0], row[1]) if row else None
 
 
 def match_partner(*, match_id: str, identity_id: str) -> str | None:
     """The other participant of the match, or None if unknown or ``identity_id`` was not in it."""
-    raise NotImplementedError
+    participants = match_participants(match_id=match_id)
+    if participants is None:
+        return None
+    a, b = participants
+    if identity_id == a:
+        return b
+    if identity_id == b:
+        return a
+    return None
