@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from moderation import views
+
+urlpatterns = [
+    path("api/matches/<str:match_id>/report/", views.report_match, name="report_match"),
+]

@@ -1,0 +1,274 @@
+"""The moderation queue in the Django admin. Every action goes through moderation.services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from moderation import services
+from moderation.models import Ban, ModerationAction, Report, ReportQueue, ReportStatus
+
+
+def _line(item) -> tuple[str, str, str]:
+    if isinstance(item, dict):
+        who = item.get("name") or item.get("from") or item.get("sender") or item.get("identity") or "?"
+        when = item.get("at") or item.get("ts") or item.get("time") or ""
+        text = item.get("text")
+        if text is None:
+            text = json.dumps(item, ensure_ascii=False)
+        return str(when), str(who), str(text)
+    return "", "", str(item)
+
+
+def _evidence_html(report: Report) -> str:
+    evidence = report.evidence or {}
+    lines = evidence.get("transcript") or []
+    if lines:
+        transcript = format_html(
+            '<ol class="evidence-transcript">{}</ol>',
+            format_html_join(
+                "",
+                "<li><small>{}</small> <strong>{}</strong>: <span>{}</span></li>",
+                (_line(item) for item in lines),
+            ),
+        )
+    else:
+        transcript = format_html("<p>{}</p>", "No chat lines were held for this match.")
+    rest = {k: v for k, v in evidence.items() if k != "transcript"}
+    return format_html(
+        "{}<pre>{}</pre>",
+        transcript,
+        json.dumps(rest, indent=2, ensure_ascii=False, default=str),
+    )
+
+
+def _ban_action(days: int | None):
+    label = "forever" if days is None else f"{days} day{'s' if days != 1 else ''}"
+
+    def action(modeladmin, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        banned: set[str] = set()
+        for report in queryset:
+            if report.reported_identity in banned:
+                continue
+            services.ban_from_report(report_id=report.pk, moderator=request.user, days=days)
+            banned.add(report.reported_identity)
+        modeladmin.message_user(
+            request, f"Banned {len(banned)} identit{'y' if len(banned) == 1 else 'ies'} ({label})."
+        )
+
+    action.__name__ = f"ban_{days or 'forever'}"
+    action.short_description = f"Ban the reported person: {label}"
+    action.allowed_permissions = ("change",)
+    return action
+
+
+@admin.action(description="Dismiss (no action needed)", permissions=["change"])
+def dismiss(modeladmin, request, queryset):
+    for report in queryset:
+        services.dismiss_report(report_id=report.pk, moderator=request.user)
+    modeladmin.message_user(request, f"Dismissed {queryset.count()} report(s).")
+
+
+@admin.action(description="Warn the reported person", permissions=["change"])
+def warn(modeladmin, request, queryset):
+    for report in queryset:
+        services.warn_from_report(report_id=report.pk, moderator=request.user)
+    modeladmin.message_user(request, f"Recorded a warning on {queryset.count()} report(s).")
+
+
+REPORT_ACTIONS = [dismiss, warn, *(_ban_action(days) for days in (*services.BAN_DAY_CHOICES, None))]
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = (
+        "created",
+        "priority_badge",
+        "reason",
+        "reported_name",
+        "reported_identity",
+        "reporter_name",
+        "reporter_identity",
+        "status",
+    )
+    list_filter = ("status", "reason", "priority")
+    search_fields = (
+        "reported_identity",
+        "reporter_identity",
+        "reported_user__username",
+        "reporter_user__username",
+        "reported_name",
+        "reporter_name",
+        "match_id",
+    )
+    ordering = ("-priority", "-created")
+    date_hierarchy = "created"
+    actions = REPORT_ACTIONS
+    readonly_fields = (
+        "match_id",
+        "reporter_identity",
+        "reporter_user",
+        "reporter_name",
+        "reported_identity",
+        "reported_user",
+        "reported_name",
+        "reported_ip_hash",
+        "reason",
+        "note",
+        "priority",
+        "status",
+        "created",
+        "resolved_at",
+        "resolved_by",
+        "evidence_view",
+        "history",
+    )
+    exclude = ("evidence",)
+    list_select_related = ("reported_user", "reporter_user")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # Reports are evidence; decisions close them instead.
+
+    @admin.display(description="priority", ordering="priority")
+    def priority_badge(self, obj: Report) -> str:
+        if obj.priority > 0:
+            return format_html('<strong style="color:#c00">{}</strong>', "URGENT")
+        return "normal"
+
+    @admin.display(description="evidence")
+    def evidence_view(self, obj: Report) -> str:
+        return _evidence_html(obj)
+
+    @admin.display(description="decisions")
+    def history(self, obj: Report) -> str:
+        actions = obj.actions.select_related("moderator").order_by("created")
+        if not actions:
+            return "none yet"
+        return format_html_join(
+            "",
+            "<div>{} — {} by {}</div>",
+            (
+                (a.created.strftime("%Y-%m-%d %H:%M"), a.get_kind_display(), a.moderator or "system")
+                for a in actions
+            ),
+        )
+
+
+@admin.register(ReportQueue)
+class ReportQueueAdmin(ReportAdmin):
+    list_filter = ("reason", "priority")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=ReportStatus.OPEN)
+
+
+class BanForm(forms.ModelForm):
+    days = forms.TypedChoiceField(
+        choices=[("", "forever"), *((d, f"{d} days") for d in services.BAN_DAY_CHOICES)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+    class Meta:
+        model = Ban
+        fields = ("identity_id", "ip_hash", "reason")
+
+    def clean_identity_id(self) -> str:
+        value = self.cleaned_data["identity_id"].strip()
+        if not services.IDENTITY_RE.match(value):
+            raise forms.ValidationError("An identity id looks like u123 (account) or g0123abcd... (guest).")
+        return value
+
+
+@admin.action(description="Lift the selected bans now", permissions=["change"])
+def lift(modeladmin, request, queryset):
+    n = 0
+    for row in queryset.filter(lifted_at__isnull=True):
+        services.lift_ban(ban_id=row.pk, moderator=request.user)
+        n += 1
+    modeladmin.message_user(request, f"Lifted {n} ban(s).", messages.SUCCESS)
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "active"), ("ended", "ended or lifted")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        active = queryset.filter(lifted_at__isnull=True).exclude(until__lte=now)
+        if self.value() == "active":
+            return active
+        if self.value() == "ended":
+            return queryset.exclude(pk__in=active.values("pk"))
+        return queryset
+
+
+@admin.register(Ban)
+class BanAdmin(admin.ModelAdmin):
+    list_display = ("identity_id", "user", "reason", "until", "created", "created_by", "lifted_at", "active")
+    list_filter = (ActiveFilter,)
+    search_fields = ("identity_id", "user__username", "ip_hash", "reason")
+    actions = [lift]
+    list_select_related = ("user", "created_by")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = BanForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return [f.name for f in Ban._meta.fields]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(boolean=True, description="active")
+    def active(self, obj: Ban) -> bool:
+        return obj.is_active()
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # Bans are changed by lifting, never edited.
+        days = form.cleaned_data.get("days")
+        created = services.ban(
+            identity_id=obj.identity_id,
+            until=None if days is None else timezone.now() + dt.timedelta(days=days),
+            reason=obj.reason,
+            moderator=request.user,
+            ip_hash=obj.ip_hash or None,
+        )
+        obj.pk = created.pk
+        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):
+    list_display = ("created", "kind", "target_identity", "moderator", "report", "ban")
+    list_filter = ("kind",)
+    search_fields = ("target_identity", "moderator__username", "note")
+    list_select_related = ("moderator",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

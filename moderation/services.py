@@ -1,0 +1,441 @@
+"""Trust and safety writes: reports (with evidence), bans that act live, moderator decisions.
+
+Every function here is keyword-only. Postgres is written first; Redis and the Channels layer
+are told after the transaction commits (``transaction.on_commit``), so a rolled-back ban never
+kicks anyone and a committed one always does (or is restored by :func:`rebuild_ban_set`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+
+import redis
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts import guests
+from accounts.identity import Identity, user_id_from_identity
+from moderation import selectors
+from moderation.models import (
+    NOTE_MAX_LENGTH,
+    ActionKind,
+    Ban,
+    ModerationAction,
+    Priority,
+    Reason,
+    Report,
+    ReportStatus,
+)
+from seendr import keys
+from seendr.redis_state import state
+
+log = logging.getLogger(__name__)
+
+IDENTITY_RE = re.compile(r"^(u[0-9]{1,20}|g[0-9a-f]{8,38})\Z")
+MATCH_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}\Z")
+AUTO_SUSPEND_REASON = "auto-suspended pending review"
+AUTO_SUSPEND_WINDOW = dt.timedelta(hours=24)
+# Evidence is bounded: the newest lines of the transcript, each cut to a sane length.
+TRANSCRIPT_MAX_LINES = 200
+TRANSCRIPT_MAX_LINE_CHARS = 2000
+BAN_DAY_CHOICES = (1, 7, 30)
+
+
+class InvalidReport(ValueError):
+    """The report itself is malformed (unknown reason, self-report, bad ids)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- Reports ------------------------------------------------------------------------------
+
+
+def _transcript(match_id: str) -> list:
+    try:
+        raw = state().lrange(keys.transcript(match_id), -TRANSCRIPT_MAX_LINES, -1)
+    except redis.RedisError as exc:
+        log.warning("report evidence: transcript of %s unreadable: %s", match_id, exc)
+        return [{"error": "transcript unavailable (redis down)"}]
+    lines = []
+    for item in raw:
+        try:
+            line = json.loads(item)
+        except ValueError:
+            line = item
+        if isinstance(line, str):
+            line = line[:TRANSCRIPT_MAX_LINE_CHARS]
+        elif isinstance(line, dict) and isinstance(line.get("text"), str):
+            line["text"] = line["text"][:TRANSCRIPT_MAX_LINE_CHARS]
+        lines.append(line)
+    return lines
+
+
+def _live_record(match_id: str) -> dict | None:
+    try:
+        from matching import pool
+
+        return pool.match_record(match_id=match_id)
+    except Exception as exc:  # noqa: BLE001 - evidence is best effort; the report must still land
+        log.warning("report evidence: live record of %s unreadable: %s", match_id, exc)
+        return None
+
+
+def _history_record(match_id: str) -> dict | None:
+    from matching.models import Match
+
+    row = (
+        Match.objects.filter(pk=match_id)
+        .values(
+            "identity_a",
+            "identity_b",
+            "name_a",
+            "name_b",
+            "common_interests",
+            "started_at",
+            "ended_at",
+            "duration_seconds",
+            "ended_by",
+            "end_reason",
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    return json.loads(json.dumps(row, default=str))
+
+
+def collect_evidence(*, match_id: str, reported_id: str) -> dict:
+    """What the server holds about a match right now: chat lines, the live and stored records."""
+    evidence: dict = {
+        "captured_at": timezone.now().isoformat(),
+        "transcript": _transcript(match_id),
+        "live_match": _live_record(match_id),
+        "match": _history_record(match_id),
+    }
+    user_id = user_id_from_identity(reported_id)
+    if user_id is not None:
+        user = get_user_model().objects.filter(pk=user_id).select_related("profile").first()
+        if user is not None:
+            profile = getattr(user, "profile", None)
+            evidence["reported_account"] = {
+                "username": user.get_username(),
+                "date_joined": user.date_joined.isoformat(),
+                "display_name": getattr(profile, "display_name", ""),
+                "bio": getattr(profile, "bio", ""),
+            }
+    return evidence
+
+
+def _name_of(identity_id: str, evidence: dict) -> str:
+    for record in (evidence.get("live_match") or {}, evidence.get("match") or {}):
+        for side in ("a", "b"):
+            if record.get(side) == identity_id or record.get(f"identity_{side}") == identity_id:
+                name = record.get(f"name_{side}")
+                if name:
+                    return str(name)[:80]
+    account = evidence.get("reported_account")
+    if account:
+        return (account.get("display_name") or account.get("username") or "")[:80]
+    if identity_id.startswith("g"):
+        guest = guests.get_guest(guest_id=identity_id)
+        return guest.name if guest else ""
+    return ""
+
+
+def _existing_user_id(identity_id: str) -> int | None:
+    user_id = user_id_from_identity(identity_id)
+    if user_id is None or not get_user_model().objects.filter(pk=user_id).exists():
+        return None
+    return user_id
+
+
+def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, note: str) -> bool:
+    """File ``reporter``'s report about ``reported_id`` in ``match_id``; True if new.
+
+    Idempotent: a second report by the same reporter about the same match returns False and
+    changes nothing (a unique constraint decides, so concurrent duplicates count once).
+    Either way the reporter blocks the reported identity. ``underage`` reports jump the queue.
+    A new report enqueues the auto-suspension check after commit.
+    """
+    if reason not in Reason.values:
+        raise InvalidReport("bad_reason", f"reason must be one of {', '.join(Reason.values)}")
+    if not MATCH_ID_RE.match(match_id or ""):
+        raise InvalidReport("bad_match", "not a match id")
+    if not IDENTITY_RE.match(reporter.id) or not IDENTITY_RE.match(reported_id or ""):
+        raise InvalidReport("bad_identity", "not an identity id")
+    if reporter.id == reported_id:
+        raise InvalidReport("self_report", "you cannot report yourself")
+    note = (note or "")[:NOTE_MAX_LENGTH]
+
+    created = False
+    if not Report.objects.filter(match_id=match_id, reporter_identity=reporter.id).exists():
+        evidence = collect_evidence(match_id=match_id, reported_id=reported_id)
+        ip_hash = ""
+        if reported_id.startswith("g"):
+            try:
+                ip_hash = guests.guest_ip_hash(guest_id=reported_id) or ""
+            except redis.RedisError as exc:
+                log.warning("report: guest ip hash of %s unreadable: %s", reported_id, exc)
+        try:
+            with transaction.atomic():
+                Report.objects.create(
+                    match_id=match_id,
+                    reporter_identity=reporter.id,
+                    reporter_user_id=_existing_user_id(reporter.id),
+                    reporter_name=(reporter.name or "")[:80],
+                    reported_identity=reported_id,
+                    reported_user_id=_existing_user_id(reported_id),
+                    reported_name=_name_of(reported_id, evidence),
+                    reported_ip_hash=ip_hash,
+                    reason=reason,
+                    note=note,
+                    evidence=evidence,
+                    priority=Priority.URGENT if reason == Reason.UNDERAGE else Priority.NORMAL,
+                )
+            created = True
+        except IntegrityError:
+            # The unique (match, reporter) constraint: a concurrent duplicate won the race.
+            created = False
+
+    from profiles.services import block
+
+    block(blocker_id=reporter.id, blocked_id=reported_id)
+
+    if created:
+        from moderation import tasks
+
+        tasks.check_auto_suspend.delay_on_commit(reported_id)
+    return created
+
+
+# --- Bans ---------------------------------------------------------------------------------
+
+
+def _expiry_score(until: dt.datetime | None) -> float:
+    return selectors.FOREVER_SCORE if until is None else until.timestamp()
+
+
+def sync_ban_entry(*, identity_id: str) -> float | None:
+    """Make ``keys.banned()`` agree with Postgres for one identity; returns the expiry written."""
+    expiry = selectors.ban_expiry_from_db(identity_id=identity_id)
+    client = state()
+    if expiry is None:
+        client.zrem(keys.banned(), identity_id)
+    else:
+        client.zadd(keys.banned(), {identity_id: expiry})
+    return expiry
+
+
+def _kick(*, identity_id: str, until: dt.datetime | None, reason: str) -> None:
+    """Everything live about a new ban; each step on its own so one failure spares the rest."""
+    try:
+        sync_ban_entry(identity_id=identity_id)
+    except redis.RedisError as exc:
+        log.error("ban %s: banned set not updated (rebuild_ban_set restores it): %s", identity_id, exc)
+    try:
+        from matching import pool
+
+        pool.leave_pool_sync(identity_id=identity_id)
+    except Exception as exc:  # noqa: BLE001 - the matcher also skips banned ids
+        log.warning("ban %s: could not remove from the pool: %s", identity_id, exc)
+    user_id = user_id_from_identity(identity_id)
+    if user_id is not None:
+        try:
+            from leaderboard.services import remove_user
+
+            remove_user(user_id=user_id)
+        except Exception as exc:  # noqa: BLE001 - boards are rebuilt without banned users
+            log.warning("ban %s: could not remove from leaderboards: %s", identity_id, exc)
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            keys.identity_group(identity_id),
+            {"type": "identity.banned", "until": until.isoformat() if until else None, "reason": reason},
+        )
+    except Exception as exc:  # noqa: BLE001 - the consumer re-checks bans on connect
+        log.error("ban %s: live sockets not told: %s", identity_id, exc)
+
+
+def ban(
+    *,
+    identity_id: str,
+    until: dt.datetime | None,
+    reason: str,
+    moderator=None,
+    ip_hash: str | None = None,
+    report: Report | None = None,
+    kind: str = ActionKind.BAN,
+    note: str = "",
+) -> Ban:
+    """Ban an identity (``until`` None: forever). Live at commit: the banned set, the pool, the
+    leaderboards and every socket of the identity on any instance (``identity.banned``)."""
+    if not IDENTITY_RE.match(identity_id or ""):
+        raise ValueError("not an identity id")
+    now = timezone.now()
+    if until is not None and until <= now:
+        raise ValueError("a ban must end in the future")
+    if ip_hash is None and identity_id.startswith("g"):
+        try:
+            ip_hash = guests.guest_ip_hash(guest_id=identity_id)
+        except redis.RedisError:
+            ip_hash = None
+    reason = (reason or "")[:200] or "terms of use"
+    with transaction.atomic():
+        row = Ban.objects.create(
+            identity_id=identity_id,
+            user_id=_existing_user_id(identity_id),
+            ip_hash=ip_hash or "",
+            reason=reason,
+            until=until,
+            created_by=moderator,
+            created=now,
+            report=report,
+        )
+        ModerationAction.objects.create(
+            kind=kind,
+            moderator=moderator,
+            target_identity=identity_id,
+            report=report,
+            ban=row,
+            note=note,
+            created=now,
+        )
+        transaction.on_commit(lambda: _kick(identity_id=identity_id, until=until, reason=reason))
+    return row
+
+
+def lift_ban(*, ban_id: int, moderator, note: str = "") -> Ban:
+    """End a ban now (other active bans of the identity still hold)."""
+    with transaction.atomic():
+        row = Ban.objects.select_for_update().get(pk=ban_id)
+        if row.lifted_at is None:
+            row.lifted_at = timezone.now()
+            row.lifted_by = moderator
+            row.save(update_fields=["lifted_at", "lifted_by"])
+            ModerationAction.objects.create(
+                kind=ActionKind.LIFT, moderator=moderator, target_identity=row.identity_id, ban=row, note=note
+            )
+            identity_id = row.identity_id
+            transaction.on_commit(lambda: sync_ban_entry(identity_id=identity_id))
+    return row
+
+
+def rebuild_ban_set() -> int:
+    """Restore ``keys.banned()`` from Postgres (after a Redis flush); returns active entries.
+
+    Adds every active ban, then removes members Postgres no longer backs (re-reading each one,
+    so a ban committed meanwhile survives).
+    """
+    wanted = selectors.active_ban_expiries()
+    client = state()
+    if wanted:
+        client.zadd(keys.banned(), wanted)
+    for identity_id in set(client.zrange(keys.banned(), 0, -1)) - set(wanted):
+        sync_ban_entry(identity_id=identity_id)
+    return len(wanted)
+
+
+def prune_expired_bans(*, now: float | None = None) -> int:
+    """Drop expired members from ``keys.banned()`` (the matcher already ignores them)."""
+    now = timezone.now().timestamp() if now is None else now
+    return int(state().zremrangebyscore(keys.banned(), "-inf", now))
+
+
+# --- Automatic suspension -----------------------------------------------------------------
+
+
+def check_auto_suspend(*, identity_id: str, now: dt.datetime | None = None) -> Ban | None:
+    """Suspend ``identity_id`` pending review when AUTO_SUSPEND_REPORTERS distinct people reported
+    it within 24 hours and no ban holds already. Safe to run concurrently (advisory lock)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"auto_suspend:{identity_id}"])
+        reporters = selectors.distinct_reporters_since(
+            identity_id=identity_id, since=now - AUTO_SUSPEND_WINDOW
+        )
+        if reporters < settings.AUTO_SUSPEND_REPORTERS:
+            return None
+        if selectors.active_bans(identity_id=identity_id, now=now).exists():
+            return None
+        latest = selectors.reports_about(identity_id=identity_id).first()
+        return ban(
+            identity_id=identity_id,
+            until=None,
+            reason=AUTO_SUSPEND_REASON,
+            moderator=None,
+            ip_hash=(latest.reported_ip_hash or None) if latest else None,
+            kind=ActionKind.AUTO_SUSPEND,
+            note=f"{reporters} distinct reporters within 24 h",
+        )
+
+
+# --- Moderator decisions on reports -------------------------------------------------------
+
+
+def _resolve(report: Report, *, status: str, moderator) -> None:
+    report.status = status
+    report.resolved_at = timezone.now()
+    report.resolved_by = moderator
+    report.save(update_fields=["status", "resolved_at", "resolved_by"])
+
+
+def dismiss_report(*, report_id: int, moderator, note: str = "") -> Report:
+    with transaction.atomic():
+        row = Report.objects.select_for_update().get(pk=report_id)
+        _resolve(row, status=ReportStatus.DISMISSED, moderator=moderator)
+        ModerationAction.objects.create(
+            kind=ActionKind.DISMISS,
+            moderator=moderator,
+            target_identity=row.reported_identity,
+            report=row,
+            note=note,
+        )
+    return row
+
+
+def warn_from_report(*, report_id: int, moderator, note: str = "") -> Report:
+    """Record a warning (it counts as an upheld report for karma)."""
+    with transaction.atomic():
+        row = Report.objects.select_for_update().get(pk=report_id)
+        _resolve(row, status=ReportStatus.WARNED, moderator=moderator)
+        ModerationAction.objects.create(
+            kind=ActionKind.WARN,
+            moderator=moderator,
+            target_identity=row.reported_identity,
+            report=row,
+            note=note,
+        )
+    return row
+
+
+def ban_from_report(*, report_id: int, moderator, days: int | None, note: str = "") -> Ban:
+    """Ban the reported identity for ``days`` (None: forever); closes every open report about it."""
+    if days is not None and days < 1:
+        raise ValueError("days must be at least 1")
+    with transaction.atomic():
+        row = Report.objects.select_for_update().get(pk=report_id)
+        until = None if days is None else timezone.now() + dt.timedelta(days=days)
+        result = ban(
+            identity_id=row.reported_identity,
+            until=until,
+            reason=f"{row.get_reason_display()} (report {row.pk})",
+            moderator=moderator,
+            ip_hash=row.reported_ip_hash or None,
+            report=row,
+            note=note,
+        )
+        _resolve(row, status=ReportStatus.BANNED, moderator=moderator)
+        Report.objects.filter(reported_identity=row.reported_identity, status=ReportStatus.OPEN).update(
+            status=ReportStatus.BANNED, resolved_at=timezone.now(), resolved_by=moderator
+        )
+    return result

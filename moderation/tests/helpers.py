@@ -1,0 +1,78 @@
+"""Shared set-up for moderation tests: real users, real guests, real live matches in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import threading
+import time
+
+from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
+
+from accounts import guests
+from accounts.identity import Identity, for_user
+from matching import pool
+from seendr import keys
+from seendr.redis_state import state
+
+
+def make_user(username: str, **extra):
+    return get_user_model().objects.create_user(
+        username=username, email=f"{username}@example.com", password="pw-123456!x", **extra
+    )
+
+
+def user_identity(username: str) -> Identity:
+    return for_user(make_user(username))
+
+
+def guest_identity(ip: str = "203.0.113.7") -> Identity:
+    return guests.create_guest(ip=ip)
+
+
+def live_match(a: Identity, b: Identity, *, interest: str = "chess") -> str:
+    """Pair two identities through the real matcher; returns the match id."""
+    now = time.time()
+    prefs = pool.Preferences.from_client(interests=[interest])
+    first = pool.join_sync(identity_id=a.id, prefs=prefs, channel_name=f"test.chan.{a.id}", now=now)
+    assert first is None, "the pool should have been empty"
+    pairing = pool.join_sync(identity_id=b.id, prefs=prefs, channel_name=f"test.chan.{b.id}", now=now)
+    assert pairing is not None and pairing.partner_id == a.id
+    return pairing.match_id
+
+
+def say(match_id: str, who: Identity, text: str) -> None:
+    """What the consumer does with each relayed chat line: keep it as evidence."""
+    line = json.dumps({"from": who.id, "name": who.name, "text": text, "at": time.time()})
+    state().rpush(keys.transcript(match_id), line)
+
+
+class GroupListener:
+    """A channel in a Channels group, read on its own thread and event loop (the Redis pub/sub
+    layer is bound to the loop that created the channel)."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self.messages: queue.Queue = queue.Queue()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(5), "listener did not subscribe"
+
+    async def _run(self) -> None:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(self.group, channel)
+        self._ready.set()
+        try:
+            message = await asyncio.wait_for(layer.receive(channel), 10)
+            self.messages.put(message)
+        except TimeoutError:
+            self.messages.put(None)
+        finally:
+            await layer.group_discard(self.group, channel)
+
+    def get(self, timeout: float = 10) -> dict | None:
+        return self.messages.get(timeout=timeout)
