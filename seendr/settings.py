@@ -79,6 +79,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every log line of a request carries its id, and the timing covers everything.
+    "seendr.request_id.RequestIdMiddleware",
+    "seendr.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -303,6 +306,16 @@ TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
 # Distinct reporters within 24 h that suspend an identity pending review.
 AUTO_SUSPEND_REPORTERS = env_int("AUTO_SUSPEND_REPORTERS", 3)
 
+# --- Operations -------------------------------------------------------------------------
+
+# /metrics: a bearer token and/or peer networks (CIDRs) that may scrape; neither set -> 404.
+METRICS_TOKEN = env("METRICS_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128" if DEBUG else "")
+# Staff who get the daily moderation summary mail (comma separated); empty: every active superuser.
+OPS_SUMMARY_RECIPIENTS = env_list("OPS_SUMMARY_RECIPIENTS", "")
+# Celery workers log through LOGGING above (JSON in production) instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
 # --- Logging ----------------------------------------------------------------------------
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
@@ -313,12 +326,20 @@ LOGGING = {
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(connection_id)s",
         },
-        "plain": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"},
+        "plain": {
+            "format": "%(asctime)s %(levelname)-7s %(name)s [%(request_id)s %(connection_id)s]: %(message)s"
+        },
     },
+    # request_id / connection_id come from seendr.request_id (X-Request-ID, one id per socket).
+    "filters": {"request_context": {"()": "seendr.request_id.RequestContextFilter"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_JSON else "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_JSON else "plain",
+            "filters": ["request_context"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

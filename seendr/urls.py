@@ -3,12 +3,16 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from seendr import views
+from seendr import dashboard, metrics, views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
+    # Before admin.site.urls, whose catch-all would answer 404 for these.
+    path("admin/live/", dashboard.live_page_view, name="admin-live"),
+    path("admin/live.json", dashboard.live_data_view, name="admin-live-data"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("profiles.urls")),

@@ -1,0 +1,318 @@
+"""Operations services: the writes behind the ops beat tasks, commands and Celery bookkeeping.
+
+Other apps are imported lazily (the ops layer must work with any subset installed); their
+task names are referenced as strings in :data:`BEAT_SCHEDULE`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from seendr import keys
+from seendr.redis_state import state
+
+log = logging.getLogger(__name__)
+
+FAILURES_KEPT = 50
+FAILURES_TTL_SECONDS = 7 * 24 * 3600
+
+
+# --- Celery task outcomes ---------------------------------------------------------------------
+
+
+def record_task_outcome(*, task: str, outcome: str, task_id: str = "", error: str = "") -> None:
+    """Count one outcome (``success``, ``failure``, ``retry``, ``revoked``) of a task in Redis.
+
+    Called from the worker's signal handlers; /metrics and the Live page read the counts, so one
+    number covers every worker process. Never raises: bookkeeping must not fail a task.
+    """
+    try:
+        client = state()
+        pipe = client.pipeline(transaction=False)
+        pipe.hincrby(keys.celery_task_outcomes(), f"{task}|{outcome}", 1)
+        if outcome == "failure":
+            record = {"task": task, "id": task_id, "error": error[:300], "at": time.time()}
+            pipe.lpush(keys.celery_recent_failures(), json.dumps(record))
+            pipe.ltrim(keys.celery_recent_failures(), 0, FAILURES_KEPT - 1)
+            pipe.expire(keys.celery_recent_failures(), FAILURES_TTL_SECONDS)
+        pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("could not count task outcome %s of %s: %s", outcome, task, exc)
+
+
+# --- Beat jobs --------------------------------------------------------------------------------
+
+
+def sweep_pool(*, now: float | None = None) -> dict[str, int]:
+    """Drop ghost tickets from the matching pool (the matching app's sweep)."""
+    from matching import pool
+
+    return pool.sweep_stale(now=time.time() if now is None else now)
+
+
+def warm_profile_cache(*, limit: int = 10_000, batch_size: int = 500) -> int:
+    """Load the most recently active profiles into the cache; returns how many."""
+    from profiles import cache, selectors
+
+    user_ids = selectors.recently_active_user_ids(limit=limit)
+    return sum(cache.warm(user_ids, batch_size=batch_size))
+
+
+# Redis keys that must always expire, with the TTL to give one found without (a bug elsewhere,
+# or a crash between SET and EXPIRE): SCAN patterns built from the key module.
+_MUST_EXPIRE: tuple[tuple[str, int], ...] = (
+    ("idempotency", 24 * 3600),
+    ("rate_limit", 24 * 3600),
+)
+
+
+def _pattern(kind: str) -> str:
+    if kind == "idempotency":
+        return keys.idempotency("*", "*").replace("*:*", "*")
+    return keys.rate_limit("*", "*").replace("*:*", "*")
+
+
+def prune_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Housekeeping: lapsed bans out of the banned set, old report evidence cleared (when the
+    moderation app offers it), and any idempotency or rate-limit key found without a TTL given one.
+    """
+    summary: dict[str, int] = {}
+    try:
+        from moderation import services as moderation
+    except ImportError:
+        moderation = None
+    if moderation is not None:
+        summary["bans_pruned"] = int(moderation.prune_expired_bans())
+        prune_evidence = getattr(moderation, "prune_evidence", None)
+        if prune_evidence is not None:
+            summary["evidence_pruned"] = int(prune_evidence())
+    client = state()
+    fixed = 0
+    for kind, ttl in _MUST_EXPIRE:
+        for key in client.scan_iter(match=_pattern(kind), count=1000):
+            if client.ttl(key) == -1:
+                client.expire(key, ttl)
+                fixed += 1
+    summary["ttl_fixed"] = fixed
+    return summary
+
+
+# --- Daily moderation summary -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModerationSummary:
+    since: dt.datetime
+    reports: dict[str, int]
+    open_reports: int
+    bans: int
+
+    @property
+    def total_reports(self) -> int:
+        return sum(self.reports.values())
+
+
+def moderation_summary(*, now: dt.datetime | None = None) -> ModerationSummary | None:
+    """Reports by reason and bans of the last 24 hours, and the open queue; None without moderation."""
+    from django.apps import apps
+    from django.db.models import Count
+
+    if not apps.is_installed("moderation"):
+        return None
+    report = apps.get_model("moderation", "Report")
+    ban = apps.get_model("moderation", "Ban")
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=1)
+    by_reason = dict(
+        report.objects.filter(created__gte=since, created__lt=now)
+        .values_list("reason")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return ModerationSummary(
+        since=since,
+        reports={str(k): int(v) for k, v in by_reason.items()},
+        open_reports=report.objects.filter(status="open").count(),
+        bans=ban.objects.filter(created__gte=since, created__lt=now).count(),
+    )
+
+
+def summary_recipients() -> list[str]:
+    if settings.OPS_SUMMARY_RECIPIENTS:
+        return list(settings.OPS_SUMMARY_RECIPIENTS)
+    users = get_user_model().objects.filter(is_active=True, is_superuser=True).exclude(email="")
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+def send_moderation_summary(*, now: dt.datetime | None = None) -> int:
+    """Mail yesterday's moderation numbers to staff; returns how many recipients got it.
+
+    Raises on a mail failure so the task retries (with backoff and jitter).
+    """
+    summary = moderation_summary(now=now)
+    recipients = summary_recipients()
+    if summary is None or not recipients:
+        log.info("moderation summary: nothing to send (app installed: %s)", summary is not None)
+        return 0
+    lines = [
+        f"Seendr moderation, the 24 hours since {summary.since:%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Reports: {summary.total_reports}",
+        *(f"  {reason}: {n}" for reason, n in sorted(summary.reports.items())),
+        f"Bans issued: {summary.bans}",
+        f"Open reports now: {summary.open_reports}",
+    ]
+    send_mail(
+        subject=f"[Seendr] moderation summary: {summary.total_reports} reports, {summary.open_reports} open",
+        message="\n".join(lines) + "\n",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=recipients,
+        fail_silently=False,
+    )
+    return len(recipients)
+
+
+# --- The beat schedule ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    task: str
+    every_seconds: int | None = None
+    crontab: dict[str, str] | None = None
+    kwargs: dict[str, Any] | None = None
+    description: str = ""
+
+
+# Editable in the admin (django-celery-beat) once installed: install_beat_schedule only creates
+# missing entries and never overwrites an operator's change unless asked to (--reset).
+BEAT_SCHEDULE: tuple[Periodic, ...] = (
+    Periodic(
+        "ops: sweep matching pool",
+        "seendr.tasks.sweep_pool",
+        every_seconds=15,
+        description="Drop ghost tickets and lapsed live matches from the pool.",
+    ),
+    Periodic(
+        "ops: reconcile leaderboards",
+        "leaderboard.reconcile",
+        every_seconds=15 * 60,
+        description="Repair drift between the leaderboard sorted sets and Postgres.",
+    ),
+    Periodic(
+        "ops: recompute karma",
+        "leaderboard.recompute_karma",
+        crontab={"minute": "30", "hour": "3"},
+        description="Nightly karma recompute.",
+    ),
+    Periodic(
+        "ops: warm profile cache",
+        "seendr.tasks.warm_profile_cache",
+        every_seconds=30 * 60,
+        description="Load recently active profiles into the cache.",
+    ),
+    Periodic(
+        "ops: prune expired data",
+        "seendr.tasks.prune_expired",
+        every_seconds=60 * 60,
+        description="Lapsed bans, old evidence, keys without a TTL.",
+    ),
+    Periodic(
+        "ops: rebuild ban set",
+        "moderation.tasks.rebuild_ban_set",
+        every_seconds=6 * 60 * 60,
+        description="Rebuild the Redis banned set from Postgres.",
+    ),
+    Periodic(
+        "ops: daily moderation summary",
+        "seendr.tasks.send_moderation_summary",
+        crontab={"minute": "0", "hour": "7"},
+        description="Mail yesterday's moderation numbers to staff.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    disabled: list[str]  # entries whose task no worker knows (app not installed)
+
+
+def install_beat_schedule(*, known_tasks: set[str] | None = None, reset: bool = False) -> InstallResult:
+    """Create the periodic tasks of :data:`BEAT_SCHEDULE` in django-celery-beat's tables.
+
+    Idempotent: run it on every deploy. An existing entry keeps the operator's edits (interval,
+    enabled) unless ``reset``. An entry whose task is not in ``known_tasks`` is created disabled.
+    """
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+    created: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    disabled: list[str] = []
+    with transaction.atomic():
+        for entry in BEAT_SCHEDULE:
+            known = known_tasks is None or entry.task in known_tasks
+            if not known:
+                disabled.append(entry.name)
+            schedule: dict[str, Any]
+            if entry.every_seconds is not None:
+                interval, _ = IntervalSchedule.objects.get_or_create(
+                    every=entry.every_seconds, period=IntervalSchedule.SECONDS
+                )
+                schedule = {"interval": interval, "crontab": None}
+            else:
+                cron, _ = CrontabSchedule.objects.get_or_create(
+                    minute=entry.crontab.get("minute", "*"),
+                    hour=entry.crontab.get("hour", "*"),
+                    day_of_week=entry.crontab.get("day_of_week", "*"),
+                    day_of_month=entry.crontab.get("day_of_month", "*"),
+                    month_of_year=entry.crontab.get("month_of_year", "*"),
+                    timezone="UTC",
+                )
+                schedule = {"crontab": cron, "interval": None}
+            wanted = {
+                "task": entry.task,
+                "kwargs": json.dumps(entry.kwargs or {}),
+                "description": entry.description,
+                **schedule,
+            }
+            existing = PeriodicTask.objects.filter(name=entry.name).first()
+            if existing is None:
+                PeriodicTask.objects.create(name=entry.name, enabled=known, **wanted)
+                created.append(entry.name)
+            elif reset:
+                for field, value in wanted.items():
+                    setattr(existing, field, value)
+                existing.enabled = known
+                existing.save()
+                updated.append(entry.name)
+            else:
+                changed = False
+                if existing.task != entry.task:
+                    existing.task = entry.task
+                    changed = True
+                if not known and existing.enabled:
+                    existing.enabled = False
+                    changed = True
+                if changed:
+                    existing.save()
+                    updated.append(entry.name)
+                else:
+                    unchanged.append(entry.name)
+    return InstallResult(created=created, updated=updated, unchanged=unchanged, disabled=disabled)
