@@ -113,6 +113,16 @@ def transcript(match_id: str) -> str:
     return f"{_p()}transcript:{match_id}"
 
 
+def presence_broadcast_lock() -> str:
+    """SET NX PX lock: whoever holds it sends the next ``online`` broadcast (one per window)."""
+    return f"{_p()}presence:broadcast_lock"
+
+
+def presence_last_count() -> str:
+    """The online count last broadcast, so an unchanged count is not sent again."""
+    return f"{_p()}presence:last_count"
+
+
 def matches_per_minute(minute: int) -> str:
     """Counter of matches formed in that minute (unix seconds // 60), 2 h TTL. Under the pool hash
     tag because the matcher's Lua script increments it."""
@@ -164,7 +174,7 @@ def profile_alias(username: str) -> str:
 
 
 def profile_generation(user_id: int) -> str:
-    """Counter bumped by every profile write; a write-through only lands if it is unchanged."""
+    """Hash n (writes so far), t (server ms of the last write): guards cache fills against races."""
     return f"{_p()}pc:gen:{user_id}"
 
 

@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "seendr.request_id.RequestIdMiddleware",
     "seendr.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "seendr.middleware.security_headers",  # CSP, Permissions-Policy, CORP
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -145,9 +146,13 @@ CACHES = {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
             "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
             "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            # The cache role degrades: a dead cache Redis makes cache calls misses (logged),
+            # so sessions (cached_db) and pages fall back to Postgres instead of a 500.
+            "IGNORE_EXCEPTIONS": True,
         },
     }
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 # Sessions live in Redis; the cached_db backend keeps them durable across a cache flush.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -231,6 +236,23 @@ MATCH_RECENT_PARTNERS = env_int("MATCH_RECENT_PARTNERS", 5)
 MATCH_SAMPLE_SIZE = env_int("MATCH_SAMPLE_SIZE", 16)
 # Per-minute time-to-match statistics are kept this long.
 MATCH_STATS_TTL_SECONDS = env_int("MATCH_STATS_TTL_SECONDS", 7200)
+
+# --- Chat socket (matching/consumers.py) -------------------------------------------------
+
+# Each socket refreshes its pool ticket / live match, its presence and its socket record this often.
+CHAT_HEARTBEAT_SECONDS = env_float("CHAT_HEARTBEAT_SECONDS", 10.0)
+# A waiting socket re-runs the matcher this often once past the widening boundaries.
+CHAT_RETRY_SECONDS = env_float("CHAT_RETRY_SECONDS", 2.0)
+# The record of which socket an identity holds lives this long without a heartbeat; a partner
+# whose record lapsed (its server died) is treated as disconnected.
+CHAT_SOCKET_TTL_SECONDS = env_int("CHAT_SOCKET_TTL_SECONDS", 35)
+# Someone counts as online for this long after their last heartbeat.
+PRESENCE_WINDOW_SECONDS = env_int("PRESENCE_WINDOW_SECONDS", 60)
+# At most one `online` broadcast per this many seconds across all servers.
+ONLINE_BROADCAST_SECONDS = env_float("ONLINE_BROADCAST_SECONDS", 2.0)
+# The last chat lines of a match kept as report evidence, and for how long.
+CHAT_TRANSCRIPT_LINES = env_int("CHAT_TRANSCRIPT_LINES", 50)
+CHAT_TRANSCRIPT_TTL_SECONDS = env_int("CHAT_TRANSCRIPT_TTL_SECONDS", 3600)
 
 # --- WebRTC -----------------------------------------------------------------------------
 

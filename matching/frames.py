@@ -1,0 +1,180 @@
+"""Validation of client frames on ``/ws/chat/``: bytes in, a typed frame or a FrameError out.
+
+Every rule of the protocol's input side lives here, so the consumer only dispatches. Nothing a
+client sends names a channel, a group or a user: relays go to the partner the server recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from matching.pool import Preferences
+
+MAX_FRAME_BYTES = 64 * 1024
+MAX_CHAT_CHARS = 1000
+MAX_NOTE_CHARS = 1000
+MAX_INTERESTS_IN = 50  # more are refused; the pool keeps the first 10 clean ones
+MAX_INTEREST_CHARS_IN = 100
+REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
+CLIENT_TYPES = ("join", "next", "leave", "signal", "chat", "ping", "like", "report", "block")
+
+_LANG_PRIMARY = re.compile(r"^[a-z]{2}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+class FrameError(Exception):
+    """A refused frame: becomes ``{"type":"error","code":..,"message":..}``; the socket stays open."""
+
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+    def frame(self) -> dict[str, Any]:
+        return error_frame(self.code, self.message, self.retry_after)
+
+
+def error_frame(code: str, message: str, retry_after: int | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if retry_after is not None:
+        frame["retry_after"] = retry_after
+    return frame
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A valid client frame. ``fields`` holds the cleaned fields of its type."""
+
+    type: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def _bad(name: str, why: str) -> FrameError:
+    return FrameError("bad_field", f"{name}: {why}")
+
+
+def _join_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    interests = obj.get("interests", [])
+    if interests is None:
+        interests = []
+    if not isinstance(interests, list):
+        raise _bad("interests", "must be a list of strings")
+    if len(interests) > MAX_INTERESTS_IN:
+        raise _bad("interests", f"at most {MAX_INTERESTS_IN} items")
+    for item in interests:
+        if not isinstance(item, str) or len(item) > MAX_INTEREST_CHARS_IN:
+            raise _bad("interests", f"each item must be a string of at most {MAX_INTEREST_CHARS_IN} chars")
+
+    lang = obj.get("lang")
+    if lang is not None and not isinstance(lang, str):
+        raise _bad("lang", "must be a string")
+    # Browsers say "en-US"; the pool matches on the primary subtag.
+    lang_code = (lang or "").strip().replace("_", "-").split("-")[0].lower()
+    if lang_code and not _LANG_PRIMARY.match(lang_code):
+        raise _bad("lang", "must be an ISO 639-1 language code such as 'en'")
+
+    only_lang = obj.get("only_lang", False)
+    if not isinstance(only_lang, bool):
+        raise _bad("only_lang", "must be true or false")
+    if only_lang and not lang_code:
+        raise _bad("only_lang", "needs lang")
+
+    only_country = obj.get("only_country", "")
+    if only_country is None:
+        only_country = ""
+    if not isinstance(only_country, str):
+        raise _bad("only_country", "must be a string")
+    only_country = only_country.strip().upper()
+    if only_country and not _COUNTRY.match(only_country):
+        raise _bad("only_country", "must be an ISO 3166-1 alpha-2 code such as 'DE'")
+
+    return {
+        "interests": interests,
+        "lang": lang_code or None,
+        "only_lang": only_lang,
+        "only_country": only_country,
+    }
+
+
+def preferences(fields: dict[str, Any], *, country: str = "") -> Preferences:
+    """Pool preferences from a validated ``join`` frame plus the joiner's own profile country."""
+    return Preferences.from_client(
+        interests=fields["interests"],
+        lang=fields["lang"],
+        country=country,
+        only_lang=fields["only_lang"],
+        only_country=fields["only_country"],
+    )
+
+
+def _signal_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    data = obj.get("data")
+    if not isinstance(data, dict):
+        raise _bad("data", "must be an object")
+    return {"data": data}
+
+
+def _chat_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    text = obj.get("text")
+    if not isinstance(text, str):
+        raise _bad("text", "must be a string")
+    if not text.strip():
+        raise _bad("text", "must not be empty")
+    if len(text) > MAX_CHAT_CHARS:
+        raise _bad("text", f"at most {MAX_CHAT_CHARS} characters")
+    return {"text": text}
+
+
+def _report_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    reason = obj.get("reason")
+    if not isinstance(reason, str) or reason not in REPORT_REASONS:
+        raise _bad("reason", "must be one of " + ", ".join(REPORT_REASONS))
+    note = obj.get("note", "")
+    if note is None:
+        note = ""
+    if not isinstance(note, str):
+        raise _bad("note", "must be a string")
+    if len(note) > MAX_NOTE_CHARS:
+        raise _bad("note", f"at most {MAX_NOTE_CHARS} characters")
+    return {"reason": reason, "note": note}
+
+
+_FIELDS = {
+    "join": _join_fields,
+    "signal": _signal_fields,
+    "chat": _chat_fields,
+    "report": _report_fields,
+}
+
+
+def parse(text_data: str | None = None, bytes_data: bytes | None = None) -> Frame:
+    """Validate one WebSocket message. Raises FrameError with the code the client sees."""
+    if text_data is None:
+        size = len(bytes_data or b"")
+        if size > MAX_FRAME_BYTES:
+            raise FrameError("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+        raise FrameError("bad_json", "binary frames are not accepted: send JSON text")
+    # Cheap bound first (a char is at most 4 bytes), exact UTF-8 size only when it matters.
+    if len(text_data) > MAX_FRAME_BYTES or (
+        len(text_data) * 4 > MAX_FRAME_BYTES
+        and len(text_data.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
+    ):
+        raise FrameError("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+    try:
+        obj = json.loads(text_data)
+    except (ValueError, RecursionError):
+        raise FrameError("bad_json", "the frame is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise FrameError("bad_json", "a frame must be a JSON object")
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        raise FrameError("bad_field", "type: must be a string")
+    if kind not in CLIENT_TYPES:
+        shown = kind[:40]
+        raise FrameError("unknown_type", f"unknown frame type {shown!r}")
+    builder = _FIELDS.get(kind)
+    return Frame(type=kind, fields=builder(obj) if builder else {})

@@ -1,0 +1,357 @@
+"""Services of the chat socket: identities, socket ownership, relays, ending matches, history.
+
+The consumer (``matching/consumers.py``) validates frames and calls these; the pool
+(``matching/pool.py``) owns the atomic matching state. Everything here that talks to Redis is
+asyncio (``astate()``) except the history writer, which runs in a Celery worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from accounts import guests
+from accounts import identity as identities
+from accounts.identity import GUEST_SESSION_KEY, Identity
+from matching import pool
+from matching.models import EndReason, Match
+from seendr import keys
+from seendr.redis_state import astate, lua
+
+log = logging.getLogger(__name__)
+
+# What the partner is told when a match ends. A report or a block is not disclosed to the
+# person reported or blocked: they see an ordinary "leave".
+PARTNER_REASONS = {
+    EndReason.NEXT: "next",
+    EndReason.LEAVE: "leave",
+    EndReason.DISCONNECT: "disconnect",
+    EndReason.BANNED: "banned",
+    EndReason.REPORT: "leave",
+    EndReason.BLOCK: "leave",
+}
+
+# Fire-and-forget work (task enqueueing) must not be garbage-collected while it runs.
+_background: set[asyncio.Future] = set()
+
+
+# --- Identities -----------------------------------------------------------------------------
+
+
+def identity_from_scope_sync(scope: dict) -> Identity | None:
+    """The account or live guest behind a WebSocket scope (AuthMiddlewareStack), else None."""
+    user = scope.get("user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        return identities.for_user(user)
+    session = scope.get("session")
+    guest_id = session.get(GUEST_SESSION_KEY) if session is not None else None
+    if isinstance(guest_id, str) and guest_id:
+        return guests.get_guest(guest_id=guest_id)
+    return None
+
+
+identity_from_scope = database_sync_to_async(identity_from_scope_sync)
+
+
+def identity_for_id(identity_id: str) -> Identity | None:
+    """An Identity from its id alone: the account (with its display name) or the live guest."""
+    user_id = identities.user_id_from_identity(identity_id)
+    if user_id is not None:
+        user = get_user_model().objects.filter(pk=user_id).first()
+        return identities.for_user(user) if user is not None else None
+    if identity_id.startswith("g"):
+        return guests.get_guest(guest_id=identity_id)
+    return None
+
+
+def _fallback_card(identity: Identity) -> dict[str, Any]:
+    return {"name": identity.name, "guest": identity.guest, "country": "", "interests": [], "likes": 0}
+
+
+def card_for_sync(identity: Identity) -> dict[str, Any]:
+    """The public card (``name, guest, country, interests, likes``) of an identity.
+
+    Degrades to name-only when the profile store is away: a match must still start.
+    """
+    try:
+        from profiles.selectors import get_card
+
+        card = dict(get_card(identity=identity))
+    except Exception:  # the card is decoration; the call goes on without it
+        log.warning("partner card for %s unavailable", identity.id, exc_info=True)
+        return _fallback_card(identity)
+    for field, default in _fallback_card(identity).items():
+        card.setdefault(field, default)
+    return card
+
+
+def card_for_id_sync(identity_id: str) -> dict[str, Any]:
+    try:
+        identity = identity_for_id(identity_id)
+    except Exception:  # see card_for_sync
+        log.warning("identity %s unavailable", identity_id, exc_info=True)
+        identity = None
+    if identity is None:
+        user_id = identities.user_id_from_identity(identity_id)
+        identity = Identity(id=identity_id, name="Someone", guest=user_id is None, user_id=user_id)
+    return card_for_sync(identity)
+
+
+card_for = database_sync_to_async(card_for_sync)
+card_for_id = database_sync_to_async(card_for_id_sync)
+
+
+# --- Bans and the one-socket rule -----------------------------------------------------------
+
+
+async def ban_until(*, identity_id: str, now: float) -> float | None:
+    """The expiry (unix seconds, ``inf`` for permanent) of a ban in force, else None."""
+    score = await astate().zscore(keys.banned(), identity_id)
+    if score is None or float(score) <= now:
+        return None
+    return float(score)
+
+
+def until_iso(until: float | None) -> str | None:
+    """A ban expiry as ISO 8601 UTC, or None for a permanent ban."""
+    if until is None or math.isinf(until):
+        return None
+    return datetime.fromtimestamp(until, tz=UTC).isoformat()
+
+
+async def claim_socket(*, identity_id: str, channel_name: str) -> None:
+    """Record this channel as the identity's one chat socket (the newest wins)."""
+    await astate().set(keys.socket_owner(identity_id), channel_name, ex=settings.CHAT_SOCKET_TTL_SECONDS)
+
+
+async def socket_owner(*, identity_id: str) -> str | None:
+    return await astate().get(keys.socket_owner(identity_id))
+
+
+async def refresh_socket(*, identity_id: str, channel_name: str) -> bool:
+    """Heartbeat of the socket record. False when a newer socket owns the identity."""
+    result = await lua("matching", "socket_refresh").arun(
+        astate(), [keys.socket_owner(identity_id)], [channel_name, settings.CHAT_SOCKET_TTL_SECONDS]
+    )
+    return bool(int(result))
+
+
+async def release_socket(*, identity_id: str, channel_name: str) -> bool:
+    """Forget the socket record if it is still this channel's."""
+    result = await lua("matching", "socket_release").arun(
+        astate(), [keys.socket_owner(identity_id)], [channel_name]
+    )
+    return bool(int(result))
+
+
+async def partner_alive(*, partner_id: str, partner_channel: str) -> bool:
+    """Whether the partner's socket still holds its record (its server beats every few seconds).
+
+    A Redis error answers True: a call is never ended on a guess.
+    """
+    try:
+        return await socket_owner(identity_id=partner_id) == partner_channel
+    except redis.RedisError:
+        return True
+
+
+# --- Relays ---------------------------------------------------------------------------------
+
+
+async def relay_signal(*, channel_layer: Any, match_id: str, partner_channel: str, data: dict) -> None:
+    """Pass an offer/answer/ICE candidate to the one channel on record for the partner."""
+    await channel_layer.send(partner_channel, {"type": "relay.signal", "match_id": match_id, "data": data})
+
+
+async def relay_chat(
+    *, channel_layer: Any, match_id: str, partner_channel: str, sender_id: str, text: str, now: float
+) -> None:
+    """Pass a chat line to the partner and keep it in the match transcript (report evidence)."""
+    await channel_layer.send(partner_channel, {"type": "relay.chat", "match_id": match_id, "text": text})
+    try:
+        await record_chat_line(match_id=match_id, sender_id=sender_id, text=text, now=now)
+    except redis.RedisError:
+        log.warning("transcript of %s not recorded", match_id, exc_info=True)
+
+
+async def record_chat_line(*, match_id: str, sender_id: str, text: str, now: float) -> None:
+    """LPUSH a line (newest first), keep the last ``CHAT_TRANSCRIPT_LINES``, refresh the TTL."""
+    key = keys.transcript(match_id)
+    line = json.dumps({"from": sender_id, "at": round(now, 3), "text": text}, ensure_ascii=False)
+    async with astate().pipeline(transaction=True) as pipe:
+        pipe.lpush(key, line)
+        pipe.ltrim(key, 0, settings.CHAT_TRANSCRIPT_LINES - 1)
+        pipe.expire(key, settings.CHAT_TRANSCRIPT_TTL_SECONDS)
+        await pipe.execute()
+
+
+async def notify_partner(*, channel_layer: Any, partner_channel: str, message: dict) -> None:
+    """Send a server message to a partner's socket; a lost partner is not the caller's error."""
+    try:
+        await channel_layer.send(partner_channel, message)
+    except Exception:  # the caller's own reply must still go out
+        log.warning("could not reach partner channel %s", partner_channel, exc_info=True)
+
+
+# --- Ending a match -------------------------------------------------------------------------
+
+
+async def finish_match(
+    *,
+    identity_id: str,
+    reason: str,
+    now: float,
+    channel_layer: Any,
+    ended_by: str | None = None,
+    names: dict[str, str] | None = None,
+) -> pool.EndedMatch | None:
+    """End the caller's live match, tell the partner at once, and queue the history write.
+
+    ``reason`` is an :class:`EndReason` value; ``ended_by`` defaults to the caller (it is the
+    partner when the caller noticed the partner's socket died). Returns None when the caller was
+    in no match (someone else ended it first: the pool makes the end happen once).
+    """
+    ended = await pool.end_match(identity_id=identity_id, now=now, reason=reason)
+    if ended is None:
+        return None
+    await notify_partner(
+        channel_layer=channel_layer,
+        partner_channel=ended.partner_channel,
+        message={"type": "partner.left", "match_id": ended.match_id, "reason": PARTNER_REASONS[reason]},
+    )
+    enqueue_history(ended=ended, ended_by=ended_by or identity_id, reason=reason, names=names or {})
+    return ended
+
+
+def history_payload(
+    *, ended: pool.EndedMatch, ended_by: str, reason: str, names: dict[str, str]
+) -> dict[str, Any]:
+    """The JSON-safe arguments of :func:`record_match` for one ended match."""
+    return {
+        "match_id": ended.match_id,
+        "identity_a": ended.a,
+        "identity_b": ended.b,
+        "name_a": names.get(ended.a, ""),
+        "name_b": names.get(ended.b, ""),
+        "started_at": float(ended.started_at),
+        "ended_at": float(ended.ended_at),
+        "ended_by": ended_by,
+        "end_reason": reason,
+        "common_interests": list(ended.common_interests),
+    }
+
+
+def _send_history_task(payload: dict[str, Any]) -> None:
+    try:
+        from matching.tasks import record_match_task
+
+        # A short retry policy: a broker outage must cost a thread seconds, not minutes.
+        record_match_task.apply_async(
+            kwargs={"payload": payload},
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+        )
+    except Exception:  # history is worth a log line, never a dead socket
+        log.exception("could not enqueue match history for %s", payload.get("match_id"))
+
+
+def enqueue_history(*, ended: pool.EndedMatch, ended_by: str, reason: str, names: dict[str, str]) -> None:
+    """Queue the Postgres write of an ended match without blocking the caller's event loop.
+
+    The broker publish runs in a worker thread; if the broker is down it is logged and dropped
+    (the socket carries on). Called without a running loop (tests, commands) it publishes inline.
+    """
+    payload = history_payload(ended=ended, ended_by=ended_by, reason=reason, names=names)
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        _send_history_task(payload)
+        return
+    future = loop.run_in_executor(None, _send_history_task, payload)
+    _background.add(future)
+    future.add_done_callback(_background.discard)
+
+
+def _name_of(identity_id: str) -> str:
+    try:
+        identity = identity_for_id(identity_id)
+    except Exception:  # a name is nice to have in history, not required
+        log.warning("name of %s unavailable", identity_id, exc_info=True)
+        return ""
+    return identity.name if identity is not None else ""
+
+
+def _aware(ts: float) -> datetime:
+    return datetime.fromtimestamp(float(ts), tz=UTC)
+
+
+def record_match(
+    *,
+    match_id: str,
+    identity_a: str,
+    identity_b: str,
+    started_at: float,
+    ended_at: float,
+    ended_by: str,
+    end_reason: str,
+    common_interests: Iterable[str] = (),
+    name_a: str = "",
+    name_b: str = "",
+) -> tuple[Match, bool]:
+    """Write one finished match to Postgres; idempotent on ``match_id`` (the primary key).
+
+    Returns (match, created). Only a newly created row feeds the talk-time leaderboard, after
+    commit, so running the task twice counts the talk once.
+    """
+    if end_reason not in EndReason.values:
+        raise ValueError(f"unknown end reason {end_reason!r}")
+    user_ids = {ident: identities.user_id_from_identity(ident) for ident in (identity_a, identity_b)}
+    existing = set(
+        get_user_model()
+        .objects.filter(pk__in=[uid for uid in user_ids.values() if uid])
+        .values_list("pk", flat=True)
+    )
+    defaults = {
+        "identity_a": identity_a,
+        "identity_b": identity_b,
+        "user_a_id": user_ids[identity_a] if user_ids[identity_a] in existing else None,
+        "user_b_id": user_ids[identity_b] if user_ids[identity_b] in existing else None,
+        "name_a": (name_a or _name_of(identity_a))[:80],
+        "name_b": (name_b or _name_of(identity_b))[:80],
+        "common_interests": [str(tag)[:40] for tag in common_interests],
+        "started_at": _aware(started_at),
+        "ended_at": _aware(max(ended_at, started_at)),
+        "duration_seconds": max(0.0, float(ended_at) - float(started_at)),
+        "ended_by": ended_by[:40],
+        "end_reason": end_reason,
+    }
+    with transaction.atomic():
+        match, created = Match.objects.get_or_create(pk=match_id, defaults=defaults)
+        if created:
+            transaction.on_commit(lambda: _record_talk_time(match))
+    return match, created
+
+
+def _record_talk_time(match: Match) -> None:
+    try:
+        from leaderboard import services as leaderboard_services
+    except ImportError:
+        return
+    record_talk_time = getattr(leaderboard_services, "record_talk_time", None)
+    if record_talk_time is None:
+        return
+    try:
+        record_talk_time(match=match)
+    except Exception:  # boards are rebuilt from Postgres; history already stands
+        log.exception("talk time of match %s not recorded", match.pk)

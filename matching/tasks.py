@@ -1,0 +1,23 @@
+"""Celery tasks of the matching app: thin doors into ``matching.services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from matching import services
+
+
+@shared_task(
+    name="matching.record_match",
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=8,
+)
+def record_match_task(payload: dict[str, Any]) -> bool:
+    """Write one ended match to Postgres. Safe to run twice: the match id is the primary key."""
+    _, created = services.record_match(**payload)
+    return created

@@ -1,0 +1,413 @@
+"""The chat socket's protocol, in-process (WebsocketCommunicator) on the real Redis channel layer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+from channels.layers import get_channel_layer
+
+from matching import pool
+from matching.frames import MAX_FRAME_BYTES
+from matching.tests.wsutil import (
+    communicator,
+    expect,
+    expect_close,
+    guest_session,
+    matched_pair,
+    nothing_for,
+    open_socket,
+    recv,
+    send,
+    user_session,
+)
+from seendr import keys
+from seendr.redis_state import astate
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def close(*comms) -> None:
+    for comm in comms:
+        await comm.disconnect()
+
+
+# --- Connecting -----------------------------------------------------------------------------
+
+
+async def test_hello_for_a_guest(settings):
+    settings.STUN_URLS = ["stun:stun.example.org:3478"]
+    settings.TURN_URLS = ["turn:turn.example.org:3478"]
+    settings.TURN_SECRET = "s3cret"
+    guest, key = await guest_session()
+    comm, hello = await open_socket(key)
+    assert hello["you"] == {"id": guest.id, "name": guest.name, "guest": True}
+    assert hello["online"] >= 1
+    assert hello["ice_servers"][0] == {"urls": ["stun:stun.example.org:3478"]}
+    turn = hello["ice_servers"][1]
+    assert turn["username"].endswith(":" + guest.id) and turn["credential"]
+    await close(comm)
+
+
+async def test_hello_for_an_account():
+    user, key = await user_session("alice")
+    comm, hello = await open_socket(key)
+    assert hello["you"]["id"] == f"u{user.pk}"
+    assert hello["you"]["guest"] is False
+    await close(comm)
+
+
+async def test_no_session_closes_4401():
+    comm = communicator(None)
+    connected, _ = await comm.connect()
+    assert connected  # accepted first, so the browser sees our code
+    assert await expect_close(comm) == 4401
+    await comm.disconnect()
+
+
+async def test_expired_guest_closes_4401():
+    guest, key = await guest_session()
+    await astate().delete(keys.guest(guest.id))
+    comm = communicator(key)
+    await comm.connect()
+    assert await expect_close(comm) == 4401
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", None, "null"])
+async def test_forbidden_or_missing_origin_closes_4403(origin):
+    _, key = await guest_session()
+    comm = communicator(key, origin=origin)
+    connected, _ = await comm.connect()
+    assert connected
+    assert await expect_close(comm) == 4403
+    await comm.disconnect()
+
+
+async def test_banned_identity_is_refused_with_4403():
+    guest, key = await guest_session()
+    await astate().zadd(keys.banned(), {guest.id: time.time() + 3600})
+    comm = communicator(key)
+    await comm.connect()
+    frame = await recv(comm)
+    assert frame["type"] == "error" and frame["code"] == "banned" and frame["until"]
+    assert await expect_close(comm) == 4403
+    await comm.disconnect()
+
+
+async def test_an_expired_ban_does_not_refuse():
+    guest, key = await guest_session()
+    await astate().zadd(keys.banned(), {guest.id: time.time() - 1})
+    comm, _ = await open_socket(key)
+    await close(comm)
+
+
+async def test_second_socket_of_the_same_identity_wins_and_the_first_closes_4409():
+    _, key = await guest_session()
+    first, _ = await open_socket(key)
+    second, _ = await open_socket(key)
+    assert await expect_close(first) == 4409
+    await first.disconnect()
+    await send(second, {"type": "ping"})
+    await expect(second, "pong")
+    await close(second)
+
+
+async def test_second_socket_ends_the_first_sockets_match():
+    a, a_comm, _, b, b_comm, _ = await matched_pair()
+    _, a_key = await _session_of(a)
+    # (matched_pair made the sessions; a new session for the same guest is a second tab)
+    second = communicator(a_key)
+    await second.connect()
+    await expect(second, "hello")
+    assert await expect_close(a_comm) == 4409
+    assert (await expect(b_comm, "partner_left"))["reason"] == "disconnect"
+    assert await pool.current_match(identity_id=b.id) is None
+    await close(a_comm, second, b_comm)
+
+
+async def _session_of(identity):
+    from importlib import import_module
+
+    from channels.db import database_sync_to_async
+    from django.conf import settings
+
+    from accounts.identity import GUEST_SESSION_KEY
+
+    @database_sync_to_async
+    def make():
+        store = import_module(settings.SESSION_ENGINE).SessionStore()
+        store[GUEST_SESSION_KEY] = identity.id
+        store.create()
+        return identity, store.session_key
+
+    return await make()
+
+
+# --- Matching -------------------------------------------------------------------------------
+
+
+async def test_join_queues_then_both_sides_get_matched_with_initiator_flags():
+    a, a_comm, a_matched, b, b_comm, b_matched = await matched_pair("chess")
+    assert b_matched["initiator"] is True and a_matched["initiator"] is False
+    assert a_matched["match_id"] == b_matched["match_id"]
+    assert a_matched["partner"]["name"] == b.name and a_matched["partner"]["guest"] is True
+    assert b_matched["partner"]["name"] == a.name
+    assert set(a_matched["partner"]) == {"name", "guest", "country", "interests", "likes"}
+    assert a_matched["common_interests"] == ["chess"] == b_matched["common_interests"]
+    assert isinstance(a_matched["ice_servers"], list)
+    await close(a_comm, b_comm)
+
+
+async def test_waiting_sockets_widen_on_their_own_and_match(settings):
+    settings.MATCH_INTEREST_SECONDS = 0.3
+    settings.MATCH_ANYONE_SECONDS = 0.6
+    _, a_key = await guest_session()
+    _, b_key = await guest_session()
+    a_comm, _ = await open_socket(a_key)
+    b_comm, _ = await open_socket(b_key)
+    await send(a_comm, {"type": "join", "interests": ["chess"]})
+    await expect(a_comm, "queued")
+    await send(b_comm, {"type": "join", "interests": ["opera"]})
+    await expect(b_comm, "queued")
+    # No shared interest: only the wait loop's retries at the widening boundaries can pair them.
+    a_matched = await expect(a_comm, "matched", timeout=5)
+    b_matched = await expect(b_comm, "matched", timeout=5)
+    assert a_matched["match_id"] == b_matched["match_id"]
+    assert {a_matched["initiator"], b_matched["initiator"]} == {True, False}
+    assert a_matched["common_interests"] == []
+    await close(a_comm, b_comm)
+
+
+async def test_signal_and_chat_are_relayed_only_to_the_partner():
+    a, a_comm, a_matched, _b, b_comm, _ = await matched_pair()
+    offer = {"sdp": "v=0...", "kind": "offer"}
+    await send(b_comm, {"type": "signal", "data": offer})
+    assert (await expect(a_comm, "signal"))["data"] == offer
+    await send(a_comm, {"type": "signal", "data": {"candidate": "c1"}})
+    assert (await expect(b_comm, "signal"))["data"] == {"candidate": "c1"}
+    await send(a_comm, {"type": "chat", "text": "hi there"})
+    assert (await expect(b_comm, "chat"))["text"] == "hi there"
+    await nothing_for(a_comm, 0.2)  # the sender gets no echo
+    lines = await astate().lrange(keys.transcript(a_matched["match_id"]), 0, -1)
+    assert json.loads(lines[0])["text"] == "hi there" and json.loads(lines[0])["from"] == a.id
+    assert await astate().ttl(keys.transcript(a_matched["match_id"])) > 0
+    await close(a_comm, b_comm)
+
+
+async def test_transcript_keeps_the_last_50_lines():
+    _, a_comm, a_matched, _, b_comm, _ = await matched_pair()
+    await asyncio.gather(*(send(a_comm, {"type": "chat", "text": f"line {i}"}) for i in range(5)))
+    for _ in range(5):
+        await expect(b_comm, "chat")
+    from matching import services
+
+    for i in range(60):
+        await services.record_chat_line(match_id=a_matched["match_id"], sender_id="gx", text=f"x{i}", now=0)
+    lines = await astate().lrange(keys.transcript(a_matched["match_id"]), 0, -1)
+    assert len(lines) == 50 and json.loads(lines[0])["text"] == "x59"
+    await close(a_comm, b_comm)
+
+
+async def test_signal_without_a_match_is_not_matched():
+    _, key = await guest_session()
+    comm, _ = await open_socket(key)
+    await send(comm, {"type": "signal", "data": {"sdp": "x"}})
+    assert (await expect(comm, "error"))["code"] == "not_matched"
+    await send(comm, {"type": "chat", "text": "anyone?"})
+    assert (await expect(comm, "error"))["code"] == "not_matched"
+    await send(comm, {"type": "next"})
+    assert (await expect(comm, "error"))["code"] == "not_in_pool"
+    await send(comm, {"type": "ping"})
+    await expect(comm, "pong")
+    await close(comm)
+
+
+async def test_next_tells_the_partner_and_requeues():
+    a, a_comm, _a_matched, b, b_comm, _ = await matched_pair()
+    await send(a_comm, {"type": "next"})
+    assert (await expect(b_comm, "partner_left"))["reason"] == "next"
+    await expect(a_comm, "queued")
+    assert await astate().exists(keys.ticket(a.id))
+    assert await pool.current_match(identity_id=a.id) is None
+    assert await pool.current_match(identity_id=b.id) is None
+    # After partner_left the partner's relays are refused: the match is over.
+    await send(b_comm, {"type": "signal", "data": {}})
+    assert (await expect(b_comm, "error"))["code"] == "not_matched"
+    await close(a_comm, b_comm)
+
+
+async def test_leave_ends_the_match_and_answers_left():
+    a, a_comm, _, _b, b_comm, _ = await matched_pair()
+    await send(a_comm, {"type": "leave"})
+    await expect(a_comm, "left")
+    assert (await expect(b_comm, "partner_left"))["reason"] == "leave"
+    assert not await astate().exists(keys.ticket(a.id))
+    await close(a_comm, b_comm)
+
+
+async def test_leave_while_waiting_removes_the_ticket():
+    guest, key = await guest_session()
+    comm, _ = await open_socket(key)
+    await send(comm, {"type": "join", "interests": ["chess"], "lang": "en-US"})
+    await expect(comm, "queued")
+    assert await astate().exists(keys.ticket(guest.id))
+    await send(comm, {"type": "leave"})
+    await expect(comm, "left")
+    assert not await astate().exists(keys.ticket(guest.id))
+    await close(comm)
+
+
+async def test_disconnect_tells_the_partner_and_leaves_no_ghost():
+    a, a_comm, _, b, b_comm, _ = await matched_pair()
+    await a_comm.disconnect()
+    assert (await expect(b_comm, "partner_left"))["reason"] == "disconnect"
+    assert await pool.current_match(identity_id=a.id) is None
+    assert await pool.current_match(identity_id=b.id) is None
+    assert await astate().zscore(keys.presence_online(), a.id) is None
+    assert await astate().get(keys.socket_owner(a.id)) is None
+    await close(b_comm)
+
+
+async def test_disconnect_while_waiting_leaves_no_ticket():
+    guest, key = await guest_session()
+    comm, _ = await open_socket(key)
+    await send(comm, {"type": "join", "interests": ["chess"]})
+    await expect(comm, "queued")
+    await comm.disconnect()
+    assert not await astate().exists(keys.ticket(guest.id))
+    assert not await astate().sismember(keys.pool_waiting(), guest.id)
+
+
+async def test_ping_pong():
+    _, key = await guest_session()
+    comm, _ = await open_socket(key)
+    await send(comm, {"type": "ping"})
+    assert await expect(comm, "pong") == {"type": "pong"}
+    await close(comm)
+
+
+# --- Bad input ------------------------------------------------------------------------------
+
+BAD_FRAMES = [
+    ("x" * (MAX_FRAME_BYTES + 1), "too_large"),
+    (json.dumps({"type": "chat", "text": "é" * 40_000}), "too_large"),  # > 64 KiB as UTF-8
+    ("{not json", "bad_json"),
+    ("[1, 2]", "bad_json"),
+    ('"join"', "bad_json"),
+    ("null", "bad_json"),
+    (json.dumps({"type": "teleport"}), "unknown_type"),
+    (json.dumps({"no": "type"}), "bad_field"),
+    (json.dumps({"type": 7}), "bad_field"),
+    (json.dumps({"type": "join", "interests": "chess"}), "bad_field"),
+    (json.dumps({"type": "join", "interests": [1, 2]}), "bad_field"),
+    (json.dumps({"type": "join", "interests": [], "lang": 5}), "bad_field"),
+    (json.dumps({"type": "join", "interests": [], "lang": "klingon"}), "bad_field"),
+    (json.dumps({"type": "join", "interests": [], "only_lang": "yes"}), "bad_field"),
+    (json.dumps({"type": "join", "interests": [], "only_country": "Germany"}), "bad_field"),
+    (json.dumps({"type": "signal", "data": "offer"}), "bad_field"),
+    (json.dumps({"type": "signal"}), "bad_field"),
+    (json.dumps({"type": "chat", "text": ""}), "bad_field"),
+    (json.dumps({"type": "chat", "text": "   "}), "bad_field"),
+    (json.dumps({"type": "chat", "text": "x" * 1001}), "bad_field"),
+    (json.dumps({"type": "chat", "text": ["hi"]}), "bad_field"),
+    (json.dumps({"type": "report", "reason": "rude"}), "bad_field"),
+    (json.dumps({"type": "report", "reason": "spam", "note": 3}), "bad_field"),
+]
+
+
+async def test_every_bad_input_gets_an_error_frame_and_the_socket_stays_open():
+    _, key = await guest_session()
+    comm, _ = await open_socket(key)
+    for text, code in BAD_FRAMES:
+        await comm.send_to(text_data=text)
+        frame = await expect(comm, "error")
+        assert frame["code"] == code, (text[:80], frame)
+        assert frame["message"]
+    await comm.send_to(bytes_data=b"\x00\x01")
+    assert (await expect(comm, "error"))["code"] == "bad_json"
+    await send(comm, {"type": "ping"})
+    await expect(comm, "pong")
+    await close(comm)
+
+
+async def test_bad_input_during_a_match_does_not_end_it():
+    _, a_comm, _, _, b_comm, _ = await matched_pair()
+    await a_comm.send_to(text_data="{oops")
+    assert (await expect(a_comm, "error"))["code"] == "bad_json"
+    await send(a_comm, {"type": "chat", "text": "still here"})
+    assert (await expect(b_comm, "chat"))["text"] == "still here"
+    await close(a_comm, b_comm)
+
+
+async def test_a_client_cannot_aim_a_relay_elsewhere():
+    # Extra fields naming a channel or a target are ignored: the relay goes to the partner only.
+    _, a_comm, _, _, b_comm, _ = await matched_pair("chess")
+    _, c_key = await guest_session()
+    c_comm, _ = await open_socket(c_key)
+    await send(
+        a_comm, {"type": "chat", "text": "x", "channel": "whatever", "to": "g123", "group": "presence"}
+    )
+    await expect(b_comm, "chat")
+    await nothing_for(c_comm, 0.3)
+    await close(a_comm, b_comm, c_comm)
+
+
+async def test_chat_flood_is_rate_limited_with_retry_after(settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "ws_chat": "3/10s"}
+    _, a_comm, _, _, b_comm, _ = await matched_pair()
+    for i in range(3):
+        await send(a_comm, {"type": "chat", "text": f"m{i}"})
+        await expect(b_comm, "chat")
+    await send(a_comm, {"type": "chat", "text": "one too many"})
+    frame = await expect(a_comm, "error")
+    assert frame["code"] == "rate_limited" and frame["retry_after"] >= 1
+    await nothing_for(b_comm, 0.2)
+    await close(a_comm, b_comm)
+
+
+# --- Moderation messages on the identity group -----------------------------------------------
+
+
+async def test_ban_message_ends_the_match_and_closes_4403():
+    a, a_comm, _, b, b_comm, _ = await matched_pair()
+    layer = get_channel_layer()
+    await layer.group_send(
+        keys.identity_group(a.id),
+        {"type": "identity.banned", "until": "2030-01-01T00:00:00+00:00", "reason": "spam"},
+    )
+    frame = await expect(a_comm, "error")
+    assert frame["code"] == "banned" and frame["until"].startswith("2030-01-01")
+    assert await expect_close(a_comm) == 4403
+    assert (await expect(b_comm, "partner_left"))["reason"] == "banned"
+    assert await pool.current_match(identity_id=b.id) is None
+    await close(a_comm, b_comm)
+
+
+async def test_kick_message_closes_4403():
+    guest, key = await guest_session()
+    comm, _ = await open_socket(key)
+    await send(comm, {"type": "join", "interests": ["chess"]})
+    await expect(comm, "queued")
+    await get_channel_layer().group_send(keys.identity_group(guest.id), {"type": "identity.kick"})
+    assert await expect_close(comm) == 4403
+    assert not await astate().exists(keys.ticket(guest.id))
+    await comm.disconnect()
+
+
+# --- Heartbeats -----------------------------------------------------------------------------
+
+
+async def test_a_partner_whose_server_died_is_noticed_by_the_heartbeat(settings):
+    settings.CHAT_HEARTBEAT_SECONDS = 0.3
+    a, a_comm, _, b, b_comm, _ = await matched_pair()
+    # b's server dies: its consumer stops without a word and its socket record lapses.
+    b_comm.future.cancel()
+    await asyncio.sleep(0.05)
+    await astate().delete(keys.socket_owner(b.id))
+    frame = await expect(a_comm, "partner_left", timeout=3)
+    assert frame["reason"] == "disconnect"
+    assert await pool.current_match(identity_id=a.id) is None
+    await close(a_comm)
