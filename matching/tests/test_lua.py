@@ -1,0 +1,172 @@
+"""The Lua scripts themselves: key layout, one hash slot, bounded cost, caller-supplied time.
+
+The cost test watches the commands the matcher runs inside Redis (MONITOR, filtered to this
+test run's key prefix), so it measures what the script does, not how fast this machine is.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+import redis.crc
+from django.conf import settings
+
+from matching import pool
+from matching.pool import Preferences
+from seendr import keys, redis_state
+
+T0 = 1_800_000_000.0
+LUA_DIR = Path(settings.BASE_DIR) / "matching" / "lua"
+POOL_SCRIPTS = ("match", "end", "heartbeat", "leave", "channel", "sweep")
+
+
+def r() -> redis.Redis:
+    return redis_state.state()
+
+
+def script_commands(action) -> list[str]:
+    """Run ``action()`` and return the commands Redis executed from Lua on this run's keys."""
+    client = redis.Redis.from_url(settings.REDIS_STATE_URL, decode_responses=True, socket_timeout=30)
+    sentinel = f"end-of-capture-{uuid.uuid4().hex}"
+    seen: list[str] = []
+    try:
+        with client.monitor() as monitor:
+            done = threading.Event()
+
+            def read() -> None:
+                while True:
+                    cmd = monitor.next_command()
+                    if sentinel in cmd["command"]:
+                        done.set()
+                        return
+                    if cmd["client_type"] == "lua" and settings.SEENDR_KEY_PREFIX in cmd["command"]:
+                        seen.append(cmd["command"])
+
+            reader = threading.Thread(target=read, daemon=True)
+            reader.start()
+            action()
+            r().echo(sentinel)
+            assert done.wait(30), "MONITOR never saw the sentinel"
+    finally:
+        client.close()
+    return seen
+
+
+def fill_pool(n: int, start: int = 0) -> None:
+    """``n`` waiting tickets (through the real script, pipelined) that refuse everyone: they only
+    take partners from country ZZ."""
+    script = redis_state.lua("matching", "match")
+    pipe = r().pipeline(transaction=False)
+    p = Preferences(only_country="ZZ", country="DE")
+    for i in range(start, start + n):
+        keys_, args = pool._join_call(f"w{i:05d}", p, f"chan.w{i}", T0)
+        pipe.evalsha(script.sha, len(keys_), *keys_, *args)
+        if len(pipe) >= 1000:
+            pipe.execute()
+    pipe.execute()
+
+
+def test_every_script_has_a_header_naming_keys_argv_and_return():
+    for path in [LUA_DIR / f"{name}.lua" for name in POOL_SCRIPTS]:
+        header = path.read_text().split("]]", 1)[0]
+        assert path.read_text().startswith("--[["), path.name
+        for word in ("KEYS[1]", "ARGV[1]", "Returns", "Key layout"):
+            assert word in header, (path.name, word)
+
+
+def test_keys_built_in_lua_match_the_key_module_and_share_one_slot():
+    pool.join_sync(
+        identity_id="a", prefs=Preferences(interests=("chess",), lang="en"), channel_name="ca", now=T0
+    )
+    assert r().exists(keys.ticket("a"), keys.pool_waiting(), keys.pool_interest("chess")) == 3
+    assert r().exists(keys.pool_language("en")) == 1
+    assert 0 < r().ttl(keys.ticket("a")) <= settings.TICKET_TTL_SECONDS
+    p = pool.join_sync(
+        identity_id="b", prefs=Preferences(interests=("chess",), lang="en"), channel_name="cb", now=T0
+    )
+    minute = int(T0 // 60)
+    for key, ttl in [
+        (keys.current_match("a"), settings.MATCH_CURRENT_TTL_SECONDS),
+        (keys.current_match("b"), settings.MATCH_CURRENT_TTL_SECONDS),
+        (keys.live_match(p.match_id), settings.MATCH_CURRENT_TTL_SECONDS),
+        (keys.recent_partners("a"), settings.MATCH_COOLDOWN_SECONDS),
+        (keys.recent_partners("b"), settings.MATCH_COOLDOWN_SECONDS),
+        (keys.matches_per_minute(minute), settings.MATCH_STATS_TTL_SECONDS),
+        (keys.match_waits_per_minute(minute), settings.MATCH_STATS_TTL_SECONDS),
+    ]:
+        assert ttl - 5 < r().ttl(key) <= ttl, key
+    assert r().zscore(keys.pool_live_matches(), p.match_id) == T0
+    assert r().lrange(keys.match_waits_per_minute(minute), 0, -1) == ["0.000", "0.000"]
+    written = list(r().scan_iter(match=settings.SEENDR_KEY_PREFIX + "*"))
+    assert len(written) == 8
+    assert {redis.crc.key_slot(k.encode()) for k in written} == {
+        redis.crc.key_slot(keys.pool_waiting().encode())
+    }
+    # Nothing of the pool outlives its purpose without a TTL except the pool sets and the live zset.
+    assert [k for k in written if r().ttl(k) == -1] == [keys.pool_live_matches()]
+
+
+def test_the_script_uses_the_time_it_is_given():
+    far = 4_000_000_000.5
+    pool.join_sync(identity_id="a", prefs=Preferences(), channel_name="ca", now=far)
+    assert float(r().hget(keys.ticket("a"), "joined")) == far
+    commands = script_commands(
+        lambda: pool.join_sync(identity_id="b", prefs=Preferences(), channel_name="cb", now=far + 2.25)
+    )
+    assert not [c for c in commands if c.split()[0].upper() == "TIME"]
+    record = pool.match_record(match_id=pool.current_match_sync(identity_id="a")[0])
+    assert float(record["started_at"]) == far + 2.25 and record["wait_b"] == "2.250"
+
+
+@pytest.mark.slow
+def test_join_cost_is_flat_from_10_to_10000_waiting():
+    probe = Preferences(interests=("chess",), lang="en")
+    costs = {}
+    filled = 0
+    for size in (10, 10_000):
+        pool.leave_pool_sync(identity_id="probe")
+        fill_pool(size - filled, start=filled)
+        filled = size
+        assert r().scard(keys.pool_waiting()) == size
+        pool.join_sync(identity_id="probe", prefs=probe, channel_name="cp", now=T0)
+        # Past "anyone": the probe samples its interest set, its language set and the whole pool.
+        commands = script_commands(lambda: pool.retry_sync(identity_id="probe", now=T0 + 60))
+        verbs = [c.split()[0].upper() for c in commands]
+        assert not {"SMEMBERS", "SSCAN", "SCAN", "KEYS", "SINTER", "SUNION", "SDIFF"} & set(verbs)
+        samples = [c for c in commands if c.split()[0].upper() == "SRANDMEMBER"]
+        assert len(samples) == 3
+        assert all(c.split()[-1] == str(settings.MATCH_SAMPLE_SIZE) for c in samples)
+        looked_at = [c for c in commands if c.upper().startswith("HMGET") and ":ticket:w" in c]
+        costs[size] = (len(commands), len(looked_at))
+    small, large = costs[10], costs[10_000]
+    assert small[1] == 10 and large[1] == settings.MATCH_SAMPLE_SIZE
+    # Commands grow only with the sample (bounded), never with the pool.
+    assert large[0] - small[0] == large[1] - small[1]
+    assert large[0] <= 12 + 3 * settings.MATCH_SAMPLE_SIZE
+
+
+def test_sweep_script_keeps_members_that_have_a_ticket():
+    pool.join_sync(identity_id="alive", prefs=Preferences(interests=("chess",)), channel_name="c", now=T0)
+    r().sadd(keys.pool_interest("chess"), "dead1", "dead2")
+    removed = redis_state.lua("matching", "sweep").run(
+        r(), [keys.pool_interest("chess")], [keys.pool_tag(), "alive", "dead1", "dead2", "never"]
+    )
+    assert removed == 2
+    assert r().smembers(keys.pool_interest("chess")) == {"alive"}
+
+
+def test_ghost_sampled_from_an_interest_set_leaves_that_set_and_the_waiting_set_only():
+    pool.join_sync(
+        identity_id="ghost", prefs=Preferences(interests=("chess", "go"), lang="en"), channel_name="c", now=T0
+    )
+    r().delete(keys.ticket("ghost"))
+    pool.join_sync(identity_id="x", prefs=Preferences(interests=("chess",)), channel_name="c", now=T0)
+    assert not r().sismember(keys.pool_interest("chess"), "ghost")
+    assert not r().sismember(keys.pool_waiting(), "ghost")
+    # Sets the matcher did not sample keep the ghost until the sweep.
+    assert r().sismember(keys.pool_interest("go"), "ghost")
+    assert pool.sweep_stale(now=T0)["removed"] == 2  # go, en
