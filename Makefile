@@ -20,6 +20,15 @@ test: $(STAMP)
 	scripts/ensure_chromium.sh
 	$(PY) scripts/run_tests.py $(ARGS)
 
+# Benchmarks with targets (under 10 minutes on 2 cores): tables on stdout, JSON in bench/results/,
+# docs/benchmarks.md and its plots regenerated. ARGS="matcher leaderboard" runs a subset.
+bench: $(STAMP)
+	$(PY) bench/run.py $(ARGS)
+
+# Fault-injection tests alone (they also run in `make test`): own Redis and PostgreSQL servers.
+faults: $(STAMP)
+	$(PY) scripts/run_tests.py tests/faults $(ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

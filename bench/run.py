@@ -1,0 +1,137 @@
+"""`make bench`: every benchmark in turn, each in its own process with its own time budget, then
+docs/benchmarks.md. The whole run stays under 10 minutes on 2 cores.
+
+    python bench/run.py                 # everything
+    python bench/run.py matcher leaderboard   # a subset (the doc is still regenerated from all results)
+
+A benchmark that crashes or overruns is recorded as "not measured" with the reason; nothing is
+ever filled in with a made-up number.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import harness
+
+# name -> (module, seconds of budget, title, targets for a not-measured record)
+BENCHMARKS: dict[str, tuple[str, float, str, list[tuple[str, str, str]]]] = {
+    "matcher": (
+        "bench.bench_matcher",
+        110.0,
+        "Matcher: Redis Lua pool vs PostgreSQL SKIP LOCKED",
+        [
+            ("Redis pool throughput", ">= 5,000 pairs/s (10,000 joins/s)", "pairs/s"),
+            ("Redis vs PostgreSQL, same rules", ">= 5x", "x"),
+            ("join p50 at 100,000 waiting vs 10 waiting", "within 2x (flat)", "x"),
+        ],
+    ),
+    "websocket": (
+        "bench.bench_websocket",
+        230.0,
+        "WebSocket load: Daphne/uvicorn, two channel layers",
+        [
+            ("concurrent connections held", ">= 10,000", "connections"),
+            ("time-to-match p50", "<= 10 ms", "ms"),
+            ("time-to-match p99", "<= 50 ms", "ms"),
+            ("relay p99", "<= 10 ms", "ms"),
+            ("lost frames", "0", "frames"),
+        ],
+    ),
+    "profile_cache": (
+        "bench.bench_profile_cache",
+        110.0,
+        "Profile cache: Redis cache-aside vs PostgreSQL only",
+        [
+            ("hit ratio (Zipf s=1.1)", ">= 97%", "%"),
+            ("cached read p50", "<= 1 ms", "ms"),
+            ("cached vs PostgreSQL-only p50", ">= 10x", "x"),
+            ("PostgreSQL queries for 200 concurrent cold readers", "1", "queries"),
+        ],
+    ),
+    "leaderboard": (
+        "bench.bench_leaderboard",
+        70.0,
+        "Leaderboard: 1,000,000 members",
+        [
+            ("top-100 + my rank p50", "<= 2 ms", "ms"),
+            ("ZINCRBY pipelined", "reported", "ops/s"),
+        ],
+    ),
+}
+
+
+def run_one(name: str) -> None:
+    module, budget, title, targets = BENCHMARKS[name]
+    started = time.monotonic()
+    result_path = harness.RESULTS / f"{name}.json"
+    before = result_path.stat().st_mtime if result_path.exists() else 0.0
+    print(f"\n>>> {name} (budget {budget:.0f} s)", flush=True)
+    log = harness.RESULTS / f"{name}.log.tmp"
+    harness.RESULTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with log.open("w") as fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", module, "--budget", str(budget)],
+                cwd=harness.ROOT,
+                env=os.environ.copy(),
+                stdout=subprocess.PIPE,
+                stderr=fh,
+                text=True,
+            )
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            code = proc.wait(timeout=budget + 90)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        code = -9
+    fresh = result_path.exists() and result_path.stat().st_mtime > before
+    if code != 0 or not fresh:
+        tail = log.read_text(errors="replace").strip().splitlines()[-6:] if log.exists() else []
+        reason = f"the benchmark process exited with {code}" + (": " + " / ".join(tail) if tail else "")
+        if fresh and code != 0:
+            reason = f"exited with {code} after writing partial results"
+            data = json.loads(result_path.read_text())
+            data["status"] = "partial"
+            data["reason"] = reason
+            result_path.write_text(json.dumps(data, indent=2) + "\n")
+        else:
+            harness.not_measured(name, title, reason[:800], started, targets)
+    print(f"<<< {name}: {time.monotonic() - started:.0f} s", flush=True)
+
+
+def main(argv: list[str]) -> int:
+    t0 = time.monotonic()
+    names = argv or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    harness.bench_env()
+    print(f"[bench] prefix {os.environ['SEENDR_KEY_PREFIX']} database {harness.BENCH_DB}", flush=True)
+    harness.prepare_database(fresh=True)
+    try:
+        for name in names:
+            run_one(name)
+    finally:
+        harness.delete_bench_keys()
+        if not os.environ.get("BENCH_KEEP_DB"):
+            harness.drop_database()
+    from bench import report
+
+    report.main()
+    print(f"[bench] total {time.monotonic() - t0:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
