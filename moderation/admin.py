@@ -20,6 +20,8 @@ def _line(item) -> tuple[str, str, str]:
     if isinstance(item, dict):
         who = item.get("name") or item.get("from") or item.get("sender") or item.get("identity") or "?"
         when = item.get("at") or item.get("ts") or item.get("time") or ""
+        if isinstance(when, int | float):
+            when = dt.datetime.fromtimestamp(when, tz=dt.UTC).strftime("%H:%M:%S")
         text = item.get("text")
         if text is None:
             text = json.dumps(item, ensure_ascii=False)

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "seendr.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "seendr.middleware.security_headers",  # CSP, Permissions-Policy, CORP
+    "seendr.middleware.security_headers",  # CSP, Permissions-Policy, CORP
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
