@@ -5,4 +5,6 @@ class ProfilesConfig(AppConfig):
     name = "profiles"
 
     def ready(self) -> None:
-        from profiles import signals  # noqa: F401 - connects the receivers
+        from profiles import signals
+
+        signals.connect()

@@ -8,11 +8,13 @@ pointing at the id, and a generation counter per user.
 * A miss takes a short fill lock (``SET NX PX``). The holder reads Postgres and stores the
   record; the others poll the cache for up to ``FILL_WAIT_SECONDS`` and then read Postgres
   themselves. So a cold hot key costs Postgres one query, not one per reader.
-* Readers store with ``SET NX``: they never overwrite. A profile write, after commit, bumps the
-  generation and deletes the record, reads Postgres, and stores the result only if no newer
-  write bumped the generation meanwhile (``cache_write_through.lua``). A reader that loaded old
-  data before the commit can therefore only fill the gap before the writer's own store, which
-  then overwrites it.
+* A profile write, after commit, bumps the user's write count and stamps the server time
+  (``cache_bump.lua``, which also deletes the record), reads Postgres, and stores the result
+  unless a newer write bumped the count meanwhile (``cache_write_through.lua``).
+* Readers store with ``SET NX`` (never overwriting) and only if no write was announced since
+  their miss, which came before their Postgres read (``cache_fill.lua``). So a reader that
+  loaded a row from before a commit cannot put it back after the writer's refresh, even if the
+  refreshed record is evicted or expires in between.
 * TTLs carry jitter so keys filled together do not expire together. Missing usernames are
   cached briefly as an empty alias.
 * If the cache Redis fails, every read answers from Postgres and a warning is logged; the
@@ -193,25 +195,43 @@ def _single_flight(name: str, poll: Callable[[], tuple[bool, Any]], fill: Callab
 # --- Reads ---------------------------------------------------------------------------------
 
 
-def _read_by_name(client: redis.Redis, username: str, count: bool) -> list[Any]:
-    result = lua("profiles", "cache_get_by_name").run(
+def _read_by_name(client: redis.Redis, username: str, count: bool) -> tuple[str, int, Any]:
+    """(state, server time in ms, record or user id or None) from one Lua call."""
+    state, now, *rest = lua("profiles", "cache_get_by_name").run(
         client,
         [keys.profile_alias(username), keys.cache_stats()],
         [keys.profile_record_prefix(), "1" if count else "0"],
     )
-    return [v.decode() if isinstance(v, bytes) and i == 0 else v for i, v in enumerate(result)]
+    return state.decode(), int(now), rest[0] if rest else None
 
 
-def _store_from_reader(client: redis.Redis, records: list[dict[str, Any]], missing_names: list[str]) -> None:
-    """Store fills without ever overwriting: a write-through may already hold fresher data."""
+def _store_from_reader(
+    client: redis.Redis, records: list[dict[str, Any]], missing_names: list[str], *, since_ms: int
+) -> None:
+    """Store what a reader loaded, in one pipeline: never overwriting, and nothing at all for
+    a profile written since ``since_ms`` (the server time of the miss, before the query)."""
+    script = lua("profiles", "cache_fill")
     pipe = client.pipeline(transaction=False)
     for record in records:
-        ttl = record_ttl()
-        pipe.set(keys.profile_record(record["user_id"]), _encode(record), ex=ttl, nx=True)
-        pipe.set(keys.profile_alias(record["username"]), record["user_id"], ex=ttl, nx=True)
+        user_id = record["user_id"]
+        pipe.evalsha(
+            script.sha,
+            3,
+            keys.profile_generation(user_id),
+            keys.profile_record(user_id),
+            keys.profile_alias(record["username"]),
+            since_ms,
+            _encode(record),
+            user_id,
+            record_ttl(),
+        )
     for name in missing_names:
         pipe.set(keys.profile_alias(name), "", ex=negative_ttl(), nx=True)
-    pipe.execute()
+    try:
+        pipe.execute()
+    except redis.exceptions.NoScriptError:
+        client.script_load(script.source)
+        pipe.execute()
 
 
 def get_by_username(username: str) -> dict[str, Any] | None:
@@ -220,10 +240,10 @@ def get_by_username(username: str) -> dict[str, Any] | None:
         return None
     try:
         client = _client()
-        state, *rest = _read_by_name(client, username, count=True)
-        stale_alias = state == "miss" and bool(rest)
+        state, since_ms, value = _read_by_name(client, username, count=True)
+        stale_alias = state == "miss" and value is not None
         if state == "hit":
-            record = _decode(rest[0])
+            record = _decode(value)
             if record["username"] == username:
                 return record
             # The alias outlived a rename: look the name up afresh.
@@ -232,9 +252,9 @@ def get_by_username(username: str) -> dict[str, Any] | None:
             return None
 
         def poll() -> tuple[bool, Any]:
-            state, *rest = _read_by_name(client, username, count=False)
+            state, _, value = _read_by_name(client, username, count=False)
             if state == "hit":
-                record = _decode(rest[0])
+                record = _decode(value)
                 return (True, record) if record["username"] == username else (False, None)
             return (state == "missing", None)
 
@@ -243,7 +263,7 @@ def get_by_username(username: str) -> dict[str, Any] | None:
             records = load_records(usernames=[username])
             if stale_alias:
                 client.delete(keys.profile_alias(username))
-            _store_from_reader(client, records, [] if records else [username])
+            _store_from_reader(client, records, [] if records else [username], since_ms=since_ms)
             return records[0] if records else None
 
         return _single_flight(f"name.{username}", poll, fill)
@@ -266,9 +286,10 @@ def get_many(user_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         return {}
     found: dict[int, dict[str, Any]] = {}
     client = None
+    since_ms = 0
     try:
         client = _client()
-        values = lua("profiles", "cache_get").run(
+        since_ms, *values = lua("profiles", "cache_get").run(
             client, [keys.cache_stats(), *(keys.profile_record(i) for i in ids)], ["1"]
         )
         for user_id, raw in zip(ids, values, strict=True):
@@ -287,7 +308,7 @@ def get_many(user_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         found.update((r["user_id"], r) for r in records)
         if client is not None and records:
             try:
-                _store_from_reader(client, records, [])
+                _store_from_reader(client, records, [], since_ms=since_ms)
             except redis.RedisError as exc:
                 _failed(exc, "filling profiles")
     return found
@@ -299,19 +320,19 @@ def get_by_user_id(user_id: int) -> dict[str, Any] | None:
         client = _client()
         key = keys.profile_record(user_id)
         script = lua("profiles", "cache_get")
-        (raw,) = script.run(client, [keys.cache_stats(), key], ["1"])
+        since_ms, raw = script.run(client, [keys.cache_stats(), key], ["1"])
         if raw is not None:
             return _decode(raw)
 
         def poll() -> tuple[bool, Any]:
-            (raw,) = script.run(client, [keys.cache_stats(), key], ["0"])
+            _, raw = script.run(client, [keys.cache_stats(), key], ["0"])
             return (True, _decode(raw)) if raw is not None else (False, None)
 
         def fill() -> dict[str, Any] | None:
             _count("db_loads")
             records = load_records(user_ids=[user_id])
             if records:
-                _store_from_reader(client, records, [])
+                _store_from_reader(client, records, [], since_ms=since_ms)
             return records[0] if records else None
 
         return _single_flight(f"id.{user_id}", poll, fill)
@@ -334,12 +355,11 @@ def write_through(user_id: int) -> bool:
     """
     try:
         client = _client()
-        pipe = client.pipeline(transaction=True)
-        pipe.incr(keys.profile_generation(user_id))
-        pipe.expire(keys.profile_generation(user_id), GENERATION_TTL_SECONDS)
-        pipe.get(keys.profile_record(user_id))
-        pipe.delete(keys.profile_record(user_id))
-        generation, _, old_raw, _ = pipe.execute()
+        generation, old_raw = lua("profiles", "cache_bump").run(
+            client,
+            [keys.profile_generation(user_id), keys.profile_record(user_id)],
+            [GENERATION_TTL_SECONDS],
+        )
         old_username = _decode(old_raw)["username"] if old_raw else None
         records = load_records(user_ids=[user_id])
         record = records[0] if records else None
@@ -380,9 +400,15 @@ def warm(user_ids: list[int], *, batch_size: int = 500) -> Iterator[int]:
     client = _client()
     for start in range(0, len(user_ids), batch_size):
         batch = user_ids[start : start + batch_size]
+        since_ms = _server_ms(client)
         records = load_records(user_ids=batch)
-        _store_from_reader(client, records, [])
+        _store_from_reader(client, records, [], since_ms=since_ms)
         yield len(batch)
+
+
+def _server_ms(client: redis.Redis) -> int:
+    seconds, micros = client.time()
+    return seconds * 1000 + micros // 1000
 
 
 # --- Stats ---------------------------------------------------------------------------------

@@ -80,8 +80,7 @@ def update_profile(
     tags = ensure_interests(names=interests)
     if len(tags) > MAX_INTERESTS:
         raise ValueError(f"at most {MAX_INTERESTS} interests")
-    profile.interests.set(tags)
-    invalidate_profile(user_id=user_id)
+    profile.interests.set(tags)  # the save and this each refresh the cache after commit (signals)
     if avatar is not None:
         tasks.make_avatar_thumbnail.delay_on_commit(user_id)
     return profile

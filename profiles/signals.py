@@ -33,3 +33,36 @@ def touch_last_active_on_login(sender, request, user, **kwargs) -> None:
     from profiles.services import touch_last_active
 
     touch_last_active(user_id=user.pk)
+
+
+def _profile_changed(sender, instance, raw: bool = False, **kwargs) -> None:
+    """Any save of a profile (services, admin, shell) refreshes its cached copy after commit."""
+    if raw:
+        return
+    from profiles.services import invalidate_profile
+
+    invalidate_profile(user_id=instance.user_id)
+
+
+def _interests_changed(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    from profiles.models import Profile
+    from profiles.services import invalidate_profile
+
+    if not reverse:
+        invalidate_profile(user_id=instance.user_id)
+    elif pk_set:  # an interest gained or lost profiles (admin edits of an interest)
+        for user_id in Profile.objects.filter(pk__in=pk_set).values_list("user_id", flat=True):
+            invalidate_profile(user_id=user_id)
+
+
+def connect() -> None:
+    from django.db.models.signals import m2m_changed
+
+    from profiles.models import Profile
+
+    post_save.connect(_profile_changed, sender=Profile, dispatch_uid="profiles.profile_changed")
+    m2m_changed.connect(
+        _interests_changed, sender=Profile.interests.through, dispatch_uid="profiles.interests_changed"
+    )

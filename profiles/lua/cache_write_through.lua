@@ -1,19 +1,19 @@
 -- Profile cache: store a record read from Postgres after a write, unless a newer write began.
 --
--- Every profile write bumps the generation counter (and deletes the record) after commit, then
--- reads Postgres and calls this with the generation it got. If another write bumped the
--- counter meanwhile, its own call carries the fresher data, so this one stores nothing.
+-- Every profile write, after commit, runs cache_bump.lua (count + 1, record deleted), reads
+-- Postgres and calls this with the count it got. If another write bumped the count meanwhile,
+-- that write's own call carries fresher data, so this one stores nothing.
 --
--- KEYS[1]  generation counter of the user
+-- KEYS[1]  generation hash of the user (fields n, t)
 -- KEYS[2]  record key of the user
 -- KEYS[3]  alias key of the user's current username
--- ARGV[1]  generation returned by the bump
+-- ARGV[1]  write count returned by the bump
 -- ARGV[2]  record JSON
 -- ARGV[3]  user id (the alias value)
 -- ARGV[4]  TTL of record and alias, seconds
 --
 -- Returns 1 when stored, 0 when a newer write won.
-local current = redis.call('GET', KEYS[1]) or '0'
+local current = redis.call('HGET', KEYS[1], 'n') or '0'
 if current ~= ARGV[1] then
   return 0
 end
