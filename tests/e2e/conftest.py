@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
-from conftest import free_port
+from conftest import ServerProcess, free_port
 
 CHROMIUM = os.environ.get("SEENDR_CHROMIUM", "/usr/bin/chromium")
 BASE_ARGS = [
@@ -39,16 +39,31 @@ def _require_chromium() -> None:
 
 @dataclass
 class ChatServer:
-    url: str
-    log: Callable[[], str]
+    """Daphne on a known port whose origin may open the chat WebSocket."""
+
+    port: int
+    start: Callable[..., ServerProcess]
+    process: ServerProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def crash(self) -> None:
+        """SIGKILL the server: sockets drop without a close frame, as on a real crash."""
+        assert self.process is not None
+        self.process.kill()
+
+    def start_again(self) -> None:
+        """A new server on the same port (the browser's page and cookies stay the same)."""
+        self.process = self.start(port=self.port, WEBSOCKET_ALLOWED_ORIGINS=self.url)
 
 
 @pytest.fixture
 def chat_server(daphne_server) -> ChatServer:
-    """Daphne on a known port whose origin may open the chat WebSocket."""
-    port = free_port()
-    server = daphne_server(port=port, WEBSOCKET_ALLOWED_ORIGINS=f"http://127.0.0.1:{port}")
-    return ChatServer(url=server.url, log=server.output)
+    server = ChatServer(port=free_port(), start=daphne_server)
+    server.process = daphne_server(port=server.port, WEBSOCKET_ALLOWED_ORIGINS=server.url)
+    return server
 
 
 @dataclass
@@ -80,8 +95,9 @@ def browsers() -> Iterator[Callable[..., Tab]]:
             page.on("pageerror", lambda exc: tab.errors.append(f"pageerror: {exc}"))
 
             def on_console(msg: ConsoleMessage) -> None:
-                if msg.type == "error":
-                    tab.errors.append(f"console: {msg.text}")
+                url = (msg.location or {}).get("url", "")
+                if msg.type == "error" and not url.endswith("/favicon.ico"):
+                    tab.errors.append(f"console: {msg.text} ({url})")
 
             page.on("console", on_console)
             return tab

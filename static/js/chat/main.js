@@ -352,7 +352,7 @@ const handlers = {
     }[frame.reason];
     const text = why || `${name} left.`;
     setStatus(`${text} Press Next to meet someone new.`, "warn");
-    setOverlay("Stranger left. Press Next (Esc) to meet someone new.");
+    setOverlay(`${text} Press Next (Esc) to meet someone new.`);
     addChatLine("system", text);
   },
   left() {
