@@ -18,7 +18,9 @@ from moderation.models import Ban, ModerationAction, Report, ReportQueue, Report
 
 def _line(item) -> tuple[str, str, str]:
     if isinstance(item, dict):
-        who = item.get("name") or item.get("from") or item.get("sender") or item.get("identity") or "?"
+        who = str(item.get("name") or item.get("from") or "?")
+        if item.get("role"):
+            who = f"{who} ({item['role']})"
         when = item.get("at") or item.get("ts") or item.get("time") or ""
         if isinstance(when, int | float):
             when = dt.datetime.fromtimestamp(when, tz=dt.UTC).strftime("%H:%M:%S")

@@ -62,7 +62,8 @@ class InvalidReport(ValueError):
 
 def _transcript(match_id: str) -> list:
     try:
-        raw = state().lrange(keys.transcript(match_id), -TRANSCRIPT_MAX_LINES, -1)
+        # The consumer LPUSHes each line (newest first); evidence reads oldest first.
+        raw = list(reversed(state().lrange(keys.transcript(match_id), 0, TRANSCRIPT_MAX_LINES - 1)))
     except redis.RedisError as exc:
         log.warning("report evidence: transcript of %s unreadable: %s", match_id, exc)
         return [{"error": "transcript unavailable (redis down)"}]
@@ -152,6 +153,15 @@ def _name_of(identity_id: str, evidence: dict) -> str:
     return ""
 
 
+def _label_lines(evidence: dict, people: dict[str, tuple[str, str]]) -> None:
+    """Name the speaker of each transcript line (the consumer stores only the identity id)."""
+    for line in evidence.get("transcript") or []:
+        if isinstance(line, dict) and line.get("from") in people:
+            name, role = people[line["from"]]
+            line.setdefault("name", (name or "")[:80])
+            line.setdefault("role", role)
+
+
 def _existing_user_id(identity_id: str) -> int | None:
     user_id = user_id_from_identity(identity_id)
     if user_id is None or not get_user_model().objects.filter(pk=user_id).exists():
@@ -186,6 +196,10 @@ def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, 
                 ip_hash = guests.guest_ip_hash(guest_id=reported_id) or ""
             except redis.RedisError as exc:
                 log.warning("report: guest ip hash of %s unreadable: %s", reported_id, exc)
+        reported_name = _name_of(reported_id, evidence)
+        _label_lines(
+            evidence, {reporter.id: (reporter.name, "reporter"), reported_id: (reported_name, "reported")}
+        )
         try:
             with transaction.atomic():
                 Report.objects.create(
@@ -195,7 +209,7 @@ def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, 
                     reporter_name=(reporter.name or "")[:80],
                     reported_identity=reported_id,
                     reported_user_id=_existing_user_id(reported_id),
-                    reported_name=_name_of(reported_id, evidence),
+                    reported_name=reported_name,
                     reported_ip_hash=ip_hash,
                     reason=reason,
                     note=note,

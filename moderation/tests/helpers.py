@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import queue
 import threading
 import time
 
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 
 from accounts import guests
 from accounts.identity import Identity, for_user
 from matching import pool
-from seendr import keys
-from seendr.redis_state import state
 
 
 def make_user(username: str, **extra):
@@ -44,9 +42,10 @@ def live_match(a: Identity, b: Identity, *, interest: str = "chess") -> str:
 
 
 def say(match_id: str, who: Identity, text: str) -> None:
-    """What the consumer does with each relayed chat line: keep it as evidence."""
-    line = json.dumps({"from": who.id, "name": who.name, "text": text, "at": time.time()})
-    state().rpush(keys.transcript(match_id), line)
+    """Keep a chat line as evidence exactly as the consumer does when it relays one."""
+    from matching.services import record_chat_line
+
+    async_to_sync(record_chat_line)(match_id=match_id, sender_id=who.id, text=text, now=time.time())
 
 
 class GroupListener:

@@ -30,7 +30,9 @@ def test_a_worker_suspends_after_the_third_distinct_reporter(celery_worker_proce
     reporters = [user_identity(f"r{i}") for i in range(3)]
 
     for i, reporter in enumerate(reporters[:2]):
-        assert services.report(match_id=f"m{i}", reporter=reporter, reported_id=target.id, reason="spam", note="")
+        assert services.report(
+            match_id=f"m{i}", reporter=reporter, reported_id=target.id, reason="spam", note=""
+        )
     # Two tasks ran (they are cheap); neither suspended.
     assert wait_for(lambda: worker.output().count("succeeded") >= 2), worker.output()
     assert not Ban.objects.exists()

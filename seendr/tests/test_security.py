@@ -188,7 +188,9 @@ def test_admin_queue_escapes_names_notes_and_transcript(admin_client, django_cap
     assert_escaped(detail)
     # The transcript is shown as readable lines, not a JSON blob.
     assert re.search(
-        r"<li><small>\d\d:\d\d:\d\d</small> <strong>mallory</strong>: <span>&lt;script&gt;", detail
+        r"<li><small>\d\d:\d\d:\d\d</small> <strong>&lt;script&gt;[^<]*\(reported\)</strong>: "
+        r"<span>&lt;script&gt;",
+        detail,
     )
     search = admin_client.get("/admin/moderation/report/?q=%3Cscript%3E").content.decode()
     assert "<script>alert" not in search
