@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import services  # noqa: E402
+import services
 
 ROOT = services.ROOT
 
@@ -28,11 +28,22 @@ def main() -> int:
 
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.check_call([*manage, "migrate", "--noinput"], cwd=ROOT)
+    # Idempotent: creates missing periodic tasks, keeps the ones edited in the admin.
+    subprocess.check_call([*manage, "install_beat_schedule", "-v0"], cwd=ROOT)
     subprocess.check_call([*manage, "collectstatic", "--noinput", "-v0"], cwd=ROOT)
 
     commands = {
         "web": [sys.executable, "-m", "daphne", "-b", host, "-p", port, "seendr.asgi:application"],
-        "worker": [sys.executable, "-m", "celery", "-A", "seendr", "worker", "--loglevel=INFO", "--concurrency=2"],
+        "worker": [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "seendr",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=2",
+        ],
         "beat": [sys.executable, "-m", "celery", "-A", "seendr", "beat", "--loglevel=INFO"],
     }
     procs = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in commands.items()}

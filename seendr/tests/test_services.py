@@ -1,0 +1,58 @@
+import datetime as dt
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core import mail
+from django.utils import timezone
+
+from seendr import keys, services
+from seendr.redis_state import state
+
+pytestmark = pytest.mark.django_db
+
+
+def test_moderation_summary_mail_counts_the_last_day(settings):
+    from moderation.models import Report
+
+    settings.OPS_SUMMARY_RECIPIENTS = []
+    get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-123456789")
+    get_user_model().objects.create_user("staffer", "staff@example.com", "pw-123456789", is_staff=True)
+    now = timezone.now()
+    for i, reason in enumerate(["spam", "spam", "harassment"]):
+        Report.objects.create(
+            match_id=f"m{i}",
+            reporter_identity=f"ga{i}",
+            reported_identity=f"gb{i}",
+            reason=reason,
+            created=now - dt.timedelta(hours=2),
+        )
+    Report.objects.create(
+        match_id="old",
+        reporter_identity="gx",
+        reported_identity="gy",
+        reason="spam",
+        created=now - dt.timedelta(days=3),
+        status="dismissed",
+    )
+
+    assert services.send_moderation_summary(now=now) == 1
+    (message,) = mail.outbox
+    assert message.to == ["boss@example.com"]
+    assert "3 reports, 3 open" in message.subject
+    assert "  spam: 2" in message.body and "  harassment: 1" in message.body
+
+
+def test_no_mail_without_recipients(settings):
+    settings.OPS_SUMMARY_RECIPIENTS = []
+    assert services.send_moderation_summary() == 0
+    assert mail.outbox == []
+
+
+def test_prune_gives_a_ttl_to_limit_and_idempotency_keys_that_lack_one():
+    client = state()
+    client.set(keys.idempotency("like", "k1"), "x")  # no TTL: a bug elsewhere, or a crash
+    client.set(keys.rate_limit("chat", "u1"), "1", ex=30)
+    summary = services.prune_expired()
+    assert summary["ttl_fixed"] == 1
+    assert 0 < client.ttl(keys.idempotency("like", "k1")) <= 24 * 3600
+    assert client.ttl(keys.rate_limit("chat", "u1")) <= 30
