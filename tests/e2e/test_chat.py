@@ -7,6 +7,7 @@ loopback; signaling goes through our WebSocket.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -229,3 +230,64 @@ def test_second_tab_takes_over_and_the_first_says_so(chat_server, browsers):
     expect(second.get_by_test_id("status")).to_contain_text(re.compile("ready", re.I))
     expect(a.hook("status")).to_contain_text(re.compile("another tab", re.I))
     expect(a.hook("start")).to_be_disabled()
+
+
+def _cut_ice(tab: Tab, offers_sent: list[dict]) -> None:
+    """Relay the page's chat socket through the test, dropping every ICE candidate it receives.
+
+    With no remote candidates, no connectivity check can ever succeed: ICE fails for real.
+    """
+
+    def strip(sdp: dict) -> dict:
+        lines = [line for line in sdp["sdp"].split("\r\n") if not line.startswith("a=candidate")]
+        return {**sdp, "sdp": "\r\n".join(lines)}
+
+    def handler(ws) -> None:
+        server = ws.connect_to_server()
+
+        def to_server(message) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "signal" and frame["data"].get("sdp", {}).get("type") == "offer":
+                offers_sent.append(frame["data"]["sdp"])
+            server.send(message)
+
+        def to_page(message) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "signal":
+                data = frame["data"]
+                if "candidate" in data:
+                    return
+                if "sdp" in data:
+                    frame["data"] = {**data, "sdp": strip(data["sdp"])}
+                    message = json.dumps(frame)
+            ws.send(message)
+
+        ws.on_message(to_server)
+        server.on_message(to_page)
+
+    tab.page.route_web_socket(re.compile(r"/ws/chat/$"), handler)
+
+
+def test_ice_failure_restarts_once_then_says_so(chat_server, browsers):
+    a = browsers()
+    b = browsers()
+    offers: list[dict] = []
+    for tab in (a, b):
+        tab.page.add_init_script("window.seendrIceTimeoutMs = 3000")
+        _cut_ice(tab, offers)
+        enter_as_guest(tab, chat_server.url)
+    start_with(a, "knitting")
+    start_with(b, "knitting")
+    expect(a.hook("common-interests")).to_contain_text("knitting", timeout=20_000)
+
+    for tab in (a, b):
+        expect(tab.hook("status")).to_contain_text(re.compile("couldn't connect", re.I), timeout=15_000)
+        expect(tab.page.locator("#overlay-text")).to_contain_text(re.compile("text chat still works", re.I))
+    # Exactly one restart: the first offer, then one with fresh ICE credentials, then no more.
+    assert len(offers) == 2, [o["sdp"][:40] for o in offers]
+    ufrags = [re.search(r"a=ice-ufrag:(\S+)", o["sdp"]).group(1) for o in offers]
+    assert ufrags[0] != ufrags[1]
+    # Text chat still works over the socket.
+    a.hook("chat-input").fill("video is broken, text is not")
+    a.hook("chat-input").press("Enter")
+    expect(b.hook("chat-log")).to_contain_text("video is broken, text is not")

@@ -28,6 +28,8 @@ import {
 
 const INTERESTS_STORAGE_KEY = "seendr.interests";
 const CHAT_MAX = 1000;
+// Browser tests shorten the ICE timeout through this global; nothing else sets it.
+const ICE_TIMEOUT_MS = Number(window.seendrIceTimeoutMs) || undefined;
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 
@@ -136,6 +138,7 @@ function startPeer(frame) {
     initiator: Boolean(frame.initiator),
     localStream: state.localStream,
     sendSignal,
+    connectTimeoutMs: ICE_TIMEOUT_MS,
   });
   state.peer = peer;
   peer.addEventListener("remote-stream", (event) => {

@@ -6,12 +6,13 @@
 //   "remote-stream" {stream}
 //   "state"         {state}  one of connecting, connected, reconnecting, restarting, failed, closed
 
-const CONNECT_TIMEOUT_MS = 20000;
+const CONNECT_TIMEOUT_MS = 20000; // ICE that has not connected by then counts as failed
 const DISCONNECTED_GRACE_MS = 5000;
 
 export class Peer extends EventTarget {
-  constructor({ iceServers, initiator, localStream, sendSignal }) {
+  constructor({ iceServers, initiator, localStream, sendSignal, connectTimeoutMs = CONNECT_TIMEOUT_MS }) {
     super();
+    this.connectTimeoutMs = connectTimeoutMs;
     this.initiator = initiator;
     this.localStream = localStream;
     this.sendSignal = sendSignal;
@@ -136,7 +137,7 @@ export class Peer extends EventTarget {
     clearTimeout(this.connectTimer);
     this.connectTimer = setTimeout(() => {
       if (!this.closed && this.pc.connectionState !== "connected") this.onIceFailure();
-    }, CONNECT_TIMEOUT_MS);
+    }, this.connectTimeoutMs);
   }
 
   async onIceFailure() {
