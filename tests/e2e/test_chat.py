@@ -291,3 +291,33 @@ def test_ice_failure_restarts_once_then_says_so(chat_server, browsers):
     a.hook("chat-input").fill("video is broken, text is not")
     a.hook("chat-input").press("Enter")
     expect(b.hook("chat-log")).to_contain_text("video is broken, text is not")
+
+
+def test_backoff_grows_with_jitter_and_interests_parse_cleanly(chat_server, browsers):
+    tab = browsers()
+    enter_as_guest(tab, chat_server.url)
+    result = tab.page.evaluate(
+        """async () => {
+            const { backoffDelay } = await import('/static/js/chat/socket.js');
+            const { parseInterests } = await import('/static/js/chat/ui.js');
+            const runs = (attempt) => Array.from({ length: 200 }, () => backoffDelay(attempt));
+            const stats = [0, 1, 2, 3, 10, 30].map((attempt) => {
+                const d = runs(attempt);
+                return { attempt, min: Math.min(...d), max: Math.max(...d), distinct: new Set(d).size };
+            });
+            return {
+                stats,
+                parsed: parseInterests(' Chess ,  board   games,chess,, JAZZ '),
+                many: parseInterests(Array.from({ length: 15 }, (_, i) => 't' + i).join(',')).length,
+            };
+        }"""
+    )
+    by_attempt = {s["attempt"]: s for s in result["stats"]}
+    assert 250 <= by_attempt[0]["min"] and by_attempt[0]["max"] <= 500
+    assert 500 <= by_attempt[1]["min"] and by_attempt[1]["max"] <= 1000
+    assert 2000 <= by_attempt[3]["min"] and by_attempt[3]["max"] <= 4000
+    for attempt in (10, 30):  # capped: a long outage is retried every 7.5-15 s, never more rarely
+        assert 7500 <= by_attempt[attempt]["min"] and by_attempt[attempt]["max"] <= 15000
+    assert all(s["distinct"] > 20 for s in result["stats"])  # jitter: clients do not retry in lockstep
+    assert result["parsed"] == ["chess", "board games", "jazz"]
+    assert result["many"] == 10
