@@ -17,7 +17,9 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_seendr_{os.getpid()}"}
 
 # Argon2 is deliberately slow; tests create many users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Child processes (a real Celery worker) may write mail to files a test reads: TEST_EMAIL_BACKEND
+# with EMAIL_FILE_PATH from the environment.
+EMAIL_BACKEND = os.environ.get("TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 SECURE_SSL_REDIRECT = False
 ALLOWED_HOSTS = ["*"]
 # A test server on a free port (the browser tests) adds its own origin through the environment.
