@@ -321,3 +321,29 @@ def test_backoff_grows_with_jitter_and_interests_parse_cleanly(chat_server, brow
     assert all(s["distinct"] > 20 for s in result["stats"])  # jitter: clients do not retry in lockstep
     assert result["parsed"] == ["chess", "board games", "jazz"]
     assert result["many"] == 10
+
+
+def test_forbidden_origin_is_told_plainly_and_not_retried(chat_server, browsers):
+    # Same server, but reached as "localhost": not an allowed WebSocket origin, so it closes 4403.
+    tab = browsers()
+    enter_as_guest(tab, f"http://localhost:{chat_server.port}")
+    expect(tab.hook("status")).to_contain_text(re.compile("can't use the chat", re.I))
+    expect(tab.hook("start")).to_be_disabled()
+    tab.page.wait_for_timeout(1500)  # longer than the first backoff: no reconnect happens
+    expect(tab.hook("status")).not_to_contain_text(re.compile("reconnecting", re.I))
+
+
+def test_lost_session_sends_the_page_home(chat_server, account, browsers):
+    tab = browsers()
+    sign_in(tab, chat_server.url, username="ada", password=PASSWORD)
+    expect(tab.hook("status")).to_contain_text(re.compile("ready", re.I))
+    # Log out in a second tab (the chat socket stays up), then the server restarts: the
+    # reconnecting socket has no session any more (4401) and the page goes to the landing page.
+    other = tab.context.new_page()
+    other.goto(f"{chat_server.url}/")
+    other.locator("form[action='/accounts/logout/'] [type=submit]").click()
+    other.wait_for_load_state()
+    other.close()
+    chat_server.crash()
+    chat_server.start_again()
+    tab.page.wait_for_url(f"{chat_server.url}/", timeout=20_000)
