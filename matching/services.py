@@ -311,8 +311,8 @@ def record_match(
 ) -> tuple[Match, bool]:
     """Write one finished match to Postgres; idempotent on ``match_id`` (the primary key).
 
-    Returns (match, created). Only a newly created row feeds the talk-time leaderboard, after
-    commit, so running the task twice counts the talk once.
+    Returns (match, created). Only a newly created row feeds the talk-time leaderboard (which
+    applies it after commit), so running the task twice counts the talk once.
     """
     if end_reason not in EndReason.values:
         raise ValueError(f"unknown end reason {end_reason!r}")
@@ -339,7 +339,8 @@ def record_match(
     with transaction.atomic():
         match, created = Match.objects.get_or_create(pk=match_id, defaults=defaults)
         if created:
-            transaction.on_commit(lambda: _record_talk_time(match))
+            # Inside the transaction: the leaderboard defers its Redis writes to after commit.
+            _record_talk_time(match)
     return match, created
 
 

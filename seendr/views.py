@@ -9,7 +9,21 @@ from seendr import health
 
 @require_GET
 def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "landing.html")
+    return render(request, "landing.html", {"online": _online_now()})
+
+
+def _online_now() -> int | None:
+    """The landing page's online count; a Redis outage shows 0 rather than an error page."""
+    import time
+
+    import redis
+
+    from matching import presence
+
+    try:
+        return presence.online_count_sync(now=time.time())
+    except redis.RedisError:
+        return None
 
 
 @require_GET
