@@ -411,3 +411,67 @@ async def test_a_partner_whose_server_died_is_noticed_by_the_heartbeat(settings)
     assert frame["reason"] == "disconnect"
     assert await pool.current_match(identity_id=a.id) is None
     await close(a_comm)
+
+
+# --- Like, report, block --------------------------------------------------------------------
+
+
+async def test_like_once_per_match_and_the_partner_hears_it():
+    _, a_comm, a_matched, _, b_comm, _ = await matched_pair()
+    await send(a_comm, {"type": "like"})
+    liked = await expect(a_comm, "liked")
+    assert liked["match_id"] == a_matched["match_id"] and not liked.get("already")
+    await expect(b_comm, "you_were_liked")
+    await send(a_comm, {"type": "like"})
+    assert (await expect(a_comm, "liked"))["already"] is True
+    await nothing_for(b_comm, 0.3)  # told once
+    await close(a_comm, b_comm)
+
+
+async def test_like_the_just_ended_partner():
+    _, a_comm, _, _, b_comm, _ = await matched_pair()
+    await send(b_comm, {"type": "leave"})
+    await expect(b_comm, "left")
+    await expect(a_comm, "partner_left")
+    await send(a_comm, {"type": "like"})
+    await expect(a_comm, "liked")
+    await expect(b_comm, "you_were_liked")
+    await close(a_comm, b_comm)
+
+
+async def test_like_report_block_without_any_partner_are_not_matched():
+    _, key = await guest_session()
+    comm, _ = await open_socket(key)
+    for frame in ({"type": "like"}, {"type": "block"}, {"type": "report", "reason": "spam"}):
+        await send(comm, frame)
+        assert (await expect(comm, "error"))["code"] == "not_matched"
+    await close(comm)
+
+
+async def test_block_ends_the_match_quietly_and_records_the_block():
+    a, a_comm, _, b, b_comm, _ = await matched_pair()
+    await send(a_comm, {"type": "block"})
+    await expect(a_comm, "blocked")
+    assert (await expect(b_comm, "partner_left"))["reason"] == "leave"  # not told it was a block
+    assert await astate().sismember(keys.blocks(a.id), b.id)
+    assert await pool.current_match(identity_id=a.id) is None
+    await close(a_comm, b_comm)
+
+
+async def test_report_files_the_report_with_the_transcript_blocks_and_ends_the_match():
+    from asgiref.sync import sync_to_async
+
+    from moderation.models import Report
+
+    a, a_comm, a_matched, b, b_comm, _ = await matched_pair()
+    await send(b_comm, {"type": "chat", "text": "something nasty"})
+    await expect(a_comm, "chat")
+    await send(a_comm, {"type": "report", "reason": "harassment", "note": "rude"})
+    await expect(a_comm, "reported")
+    assert (await expect(b_comm, "partner_left"))["reason"] == "leave"
+    report = await sync_to_async(Report.objects.get)(match_id=a_matched["match_id"])
+    assert report.reporter_identity == a.id and report.reported_identity == b.id
+    assert report.reason == "harassment" and report.note == "rude"
+    assert "something nasty" in json.dumps(report.evidence)
+    assert await astate().sismember(keys.blocks(a.id), b.id)
+    await close(a_comm, b_comm)
