@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "seendr.middleware.banned_sessions",  # a ban signs the session out on its next request
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
