@@ -179,12 +179,9 @@ async def _worker_main(
 
 
 def _cooldown() -> float:
-    from matching import pool
+    from django.conf import settings
 
-    for name in ("RECENT_COOLDOWN_SECONDS", "COOLDOWN_SECONDS", "RECENT_PARTNER_COOLDOWN_SECONDS"):
-        if hasattr(pool, name):
-            return float(getattr(pool, name))
-    return 600.0
+    return float(settings.MATCH_COOLDOWN_SECONDS)
 
 
 def _redis_cpu_seconds() -> float:

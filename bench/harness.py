@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BENCH_DB = os.environ.get("SEENDR_BENCH_DB", "seendr_bench")
 
+LOAD_AT_START = os.getloadavg()
+
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
@@ -297,6 +299,7 @@ def machine_info() -> dict[str, Any]:
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
+        "load_avg_at_start": [round(x, 2) for x in LOAD_AT_START],
         "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
     }
 

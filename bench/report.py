@@ -148,8 +148,8 @@ def render(results: list[dict[str, Any]]) -> str:
         if m:
             lines.append(
                 f"_Run {r.get('finished_at', '?')}, {r.get('duration_s', '?')} s; {m.get('cpus')} CPUs, "
-                f"{m.get('memory_gib')} GiB, Python {m.get('python')}, load average at the end "
-                f"{m.get('load_avg_at_end')}._"
+                f"{m.get('memory_gib')} GiB, Python {m.get('python')}; load average (1, 5, 15 min) "
+                f"{m.get('load_avg_at_start')} at the start, {m.get('load_avg_at_end')} at the end._"
             )
     return "\n".join(lines).rstrip() + "\n"
 
