@@ -120,4 +120,6 @@ def like(request: HttpRequest, match_id: str) -> HttpResponse:
         created = services.like_partner(match_id=match_id, liker=liker, liked_id=partner_id)
     except services.InvalidLike as exc:
         return error(400, exc.code, exc.message)
+    if created:
+        services.notify_liked(match_id=match_id, liked_id=partner_id)
     return JsonResponse({"type": "liked", "match_id": match_id, "created": created})

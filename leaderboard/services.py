@@ -128,6 +128,27 @@ def _after_like(*, user_id: int, now: dt.datetime) -> None:
     _invalidate_profile(user_id)
 
 
+def notify_liked(*, match_id: str, liked_id: str) -> None:
+    """Tell the liked identity's open chat sockets (any instance), after commit.
+
+    The chat consumer answers ``partner.liked`` with ``{"type": "you_were_liked"}``. Used by the
+    HTTP like; the WebSocket path notifies the partner's channel itself.
+    """
+
+    def send() -> None:
+        from asgiref.sync import async_to_sync
+        from channels.layers import get_channel_layer
+
+        try:
+            async_to_sync(get_channel_layer().group_send)(
+                keys.identity_group(liked_id), {"type": "partner.liked", "match_id": match_id}
+            )
+        except Exception:
+            logger.warning("could not tell %s about a like", liked_id, exc_info=True)
+
+    transaction.on_commit(send, robust=True)
+
+
 def _invalidate_profile(user_id: int) -> None:
     try:
         from profiles.services import invalidate_profile

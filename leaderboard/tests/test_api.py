@@ -235,3 +235,26 @@ def test_like_with_get_is_405_json(make_user, client):
     response = client.get(f"/api/matches/{uuid.uuid4().hex}/like/")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_http_like_tells_the_partners_sockets(make_user):
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from channels.layers import get_channel_layer
+    from django.db import connections
+
+    alice, bob = await sync_to_async(make_user)("alice"), await sync_to_async(make_user)("bob")
+    match_id = await sync_to_async(finished_match)(f"u{alice.pk}", f"u{bob.pk}", user_a=alice, user_b=bob)
+    layer = get_channel_layer()
+    bob_socket = await layer.new_channel()
+    await layer.group_add(keys.identity_group(f"u{bob.pk}"), bob_socket)
+    try:
+        response = await sync_to_async(lambda: like(csrf_client(alice), match_id))()
+        assert response.status_code == 200
+        message = await asyncio.wait_for(layer.receive(bob_socket), timeout=5)
+        assert message == {"type": "partner.liked", "match_id": match_id}
+    finally:
+        await layer.group_discard(keys.identity_group(f"u{bob.pk}"), bob_socket)
+        await sync_to_async(connections.close_all)()  # the worker thread's connection
