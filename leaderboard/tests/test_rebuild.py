@@ -1,6 +1,7 @@
 import datetime as dt
 import io
 import logging
+import time
 import uuid
 
 import pytest
@@ -174,3 +175,31 @@ def test_rebuild_command_prints_a_summary(history):
 
 def test_recompute_karma_task_runs(history):
     assert tasks.recompute_karma.apply().get() >= 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconcile_keeps_likes_that_land_while_it_settles(make_user, identity_of):
+    import threading
+
+    from django.db import connection
+
+    alice, bob = make_user(), make_user()
+    for _ in range(2):
+        services.like_partner(match_id=uuid.uuid4().hex, liker=identity_of(alice), liked_id=f"u{bob.pk}")
+    all_time = keys.leaderboard("likes", "all", "all")
+    state().zincrby(all_time, 3, boards.member(bob.pk))  # drift: 5 in Redis, 2 in Postgres
+    outcome = {}
+
+    def reconcile() -> None:
+        try:
+            outcome["summary"] = services.reconcile_boards(settle_seconds=1.0)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=reconcile)
+    worker.start()
+    time.sleep(0.5)  # inside the settle window: bob is already a suspect
+    services.like_partner(match_id=uuid.uuid4().hex, liker=identity_of(alice), liked_id=f"u{bob.pk}")
+    worker.join(timeout=30)
+    assert state().zscore(all_time, boards.member(bob.pk)) == 3  # the 3 real likes, none lost
+    assert outcome["summary"].drift["likes:all:all"] == 1
