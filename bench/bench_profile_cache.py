@@ -160,12 +160,12 @@ def main(budget_s: float) -> int:
     readers = int(os.environ.get("BENCH_CACHE_READERS", "200"))
 
     seeded = seed.seed_users(n_users)
-    ids = seed.user_ids(n_users)
+    accounts = seed.accounts(n_users)
+    ids = [pk for pk, _ in accounts]
     import random
 
-    order = list(range(1, len(ids) + 1))
-    random.Random(3).shuffle(order)  # popularity rank -> user n, so hot users are spread over ids
-    names = [seed.username(n) for n in order]
+    names = [name for _, name in accounts]
+    random.Random(3).shuffle(names)  # popularity rank -> account, so hot users are spread over ids
     draw = zipf_sampler(len(names), zipf_s, seed=7)
 
     result = harness.Result(name=NAME, title=TITLE)
