@@ -1,0 +1,172 @@
+import json
+import subprocess
+import sys
+import time
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command, get_commands, load_command_class
+from django.core.management.base import CommandError
+from django.db.models import Count, Sum
+
+from conftest import ROOT, server_env
+from matching import pool
+from seendr import keys
+from seendr.redis_state import state
+from seendr.tests.test_metrics import make_match
+
+pytestmark = pytest.mark.django_db
+
+DEAD_REDIS = "redis://127.0.0.1:1/1"
+
+
+def run(name: str, *args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(name, *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=server_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", ["matching_stats", "sweep_pool", "seed_demo", "install_beat_schedule"])
+def test_every_ops_command_explains_itself(command):
+    app = get_commands()[command]
+    assert app == "seendr"
+    text = load_command_class(app, command).create_parser("manage.py", command).format_help()
+    assert text.startswith("usage: manage.py " + command)
+    assert len(text.split("\n\n")[1].strip()) > 30  # a real description under the usage line
+
+
+# --- matching_stats -----------------------------------------------------------------------------
+
+
+def test_matching_stats_reports_the_pool_now():
+    now = time.time()
+    make_match(waited=4.0, now=now)
+    prefs = pool.Preferences.from_client(interests=["knitting"])
+    assert pool.join_sync(identity_id="gwaiting00001", prefs=prefs, channel_name="c.w", now=now) is None
+
+    out, _ = run("matching_stats")
+    lines = dict(line.rsplit(None, 1) for line in out.splitlines()[:5])
+    assert lines["waiting"] == "1"
+    assert lines["in call"] == "2"
+    assert lines["matches, last hour"] == "1"
+    assert out.splitlines()[-1] == "0 online, 1 waiting, 2 in call, 1 matches in the last hour."
+
+    data = json.loads(run("matching_stats", "--json")[0])
+    assert data["waiting"] == 1 and data["in_call"] == 2 and data["matches_last_hour"] == 1
+    assert data["median_wait_seconds_last_minute"] == 2.0  # the two sides waited 4 and 0 seconds
+
+
+def test_matching_stats_fails_clearly_without_redis():
+    result = manage("matching_stats", REDIS_STATE_URL=DEAD_REDIS)
+    assert result.returncode == 1
+    assert "CommandError: the state Redis did not answer" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- sweep_pool -------------------------------------------------------------------------------
+
+
+def test_sweep_pool_removes_ghosts_and_keeps_live_tickets():
+    now = time.time()
+    prefs = pool.Preferences.from_client(interests=["jazz"])
+    assert pool.join_sync(identity_id="gliving000001", prefs=prefs, channel_name="c.l", now=now) is None
+    state().sadd(keys.pool_waiting(), "gghost0000003")  # a member whose ticket is gone
+
+    out, _ = run("sweep_pool")
+    assert "removed 1 ghosts" in out
+    assert state().smembers(keys.pool_waiting()) == {"gliving000001"}
+    assert "removed 0 ghosts" in run("sweep_pool")[0]
+
+
+def test_sweep_pool_exits_non_zero_without_redis():
+    result = manage("sweep_pool", REDIS_STATE_URL=DEAD_REDIS)
+    assert result.returncode == 1
+    assert "CommandError: sweep failed" in result.stderr
+
+
+# --- seed_demo --------------------------------------------------------------------------------
+
+
+def test_seed_demo_creates_consistent_realistic_users(client):
+    from leaderboard.models import Like
+    from matching.models import Match
+    from profiles.models import Profile
+
+    out, _ = run("seed_demo", "--users", "300", "--seed", "7", "--force", "--no-progress")
+    assert out.startswith("Seeded 300 users")
+    users = get_user_model().objects.filter(username__startswith="demo")
+    assert users.count() == 300
+    assert Profile.objects.filter(user__in=users).count() == 300
+    profiles = Profile.objects.filter(user__in=users)
+    # Everyone has a country, languages and 1..6 interests.
+    assert not profiles.filter(country="").exists()
+    assert not profiles.filter(languages=[]).exists()
+    counts = profiles.annotate(n=Count("interests")).values_list("n", flat=True)
+    assert min(counts) >= 1 and max(counts) <= 6
+    assert len(set(profiles.values_list("country", flat=True))) > 5
+    # History: ~3 matches per user, between seeded users; likes once per liker and match.
+    assert Match.objects.count() == 450
+    assert not Match.objects.filter(user_a__isnull=True).exists()
+    likes = Like.objects.count()
+    assert 50 < likes < 900
+    assert profiles.aggregate(total=Sum("likes_received"))["total"] == likes
+    some = Like.objects.first()
+    assert (
+        Profile.objects.get(user_id=some.liked_user_id).likes_received
+        == Like.objects.filter(liked_user_id=some.liked_user_id).count()
+    )
+    # The accounts work: log in with the shared password.
+    assert client.login(username="demo000001", password="demo-password-123")
+    # The leaderboards were rebuilt from what was seeded.
+    from leaderboard import services as boards  # noqa: F401 - the app whose keys are checked
+
+    best = state().zrevrange(keys.leaderboard("likes", "all", "all"), 0, 0, withscores=True)
+    assert best and best[0][1] == max(profiles.values_list("likes_received", flat=True))
+
+
+def test_seed_demo_continues_numbering_on_a_second_run():
+    run("seed_demo", "--users", "5", "--force", "--no-progress", "--no-leaderboards")
+    run("seed_demo", "--users", "5", "--force", "--no-progress", "--no-leaderboards")
+    names = sorted(
+        get_user_model().objects.filter(username__startswith="demo").values_list("username", flat=True)
+    )
+    assert names[0] == "demo000001" and names[-1] == "demo000010" and len(names) == 10
+
+
+def test_seed_demo_refuses_bad_input_and_production():
+    with pytest.raises(CommandError, match="--users must be at least 1"):
+        run("seed_demo", "--users", "0", "--force")
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        run("seed_demo", "--users", "5")
+    assert not get_user_model().objects.filter(username__startswith="demo").exists()
+
+
+def test_seed_demo_exit_code_and_progress_bars():
+    result = manage("seed_demo", "--users", "-3", "--force")
+    assert result.returncode == 1
+    assert "CommandError: --users must be at least 1" in result.stderr
+    out, err = run("seed_demo", "--users", "20", "--force", "--no-leaderboards")
+    assert out.startswith("Seeded 20 users")
+    assert "users: 100%" in err and "profiles: 100%" in err and "20/20" in err
+
+
+@pytest.mark.slow
+def test_seed_demo_is_fast():
+    started = time.perf_counter()
+    out, _ = run("seed_demo", "--users", "5000", "--force", "--no-progress", "--no-leaderboards")
+    elapsed = time.perf_counter() - started
+    assert "Seeded 5000 users" in out
+    # 100,000 users take about 20x this; well under a minute means this must stay in seconds.
+    assert elapsed < 15, out
