@@ -46,6 +46,8 @@ AUTO_SUSPEND_WINDOW = dt.timedelta(hours=24)
 TRANSCRIPT_MAX_LINES = 200
 TRANSCRIPT_MAX_LINE_CHARS = 2000
 BAN_DAY_CHOICES = (1, 7, 30)
+# Chat lines are personal data: once a report is decided and this old, its transcript goes.
+EVIDENCE_RETENTION_DAYS = 180
 
 
 class InvalidReport(ValueError):
@@ -362,6 +364,24 @@ def prune_expired_bans(*, now: float | None = None) -> int:
     """Drop expired members from ``keys.banned()`` (the matcher already ignores them)."""
     now = timezone.now().timestamp() if now is None else now
     return int(state().zremrangebyscore(keys.banned(), "-inf", now))
+
+
+def prune_evidence(*, now: dt.datetime | None = None) -> int:
+    """Drop the transcripts of decided reports older than ``EVIDENCE_RETENTION_DAYS`` (the
+    decision, the reason and the match record stay); returns reports pruned."""
+    now = now or timezone.now()
+    retention = dt.timedelta(days=getattr(settings, "EVIDENCE_RETENTION_DAYS", EVIDENCE_RETENTION_DAYS))
+    pruned = 0
+    stale = Report.objects.filter(created__lt=now - retention, resolved_at__isnull=False).exclude(
+        evidence__transcript=[]
+    )
+    for row in stale.only("pk", "evidence").iterator():
+        evidence = dict(row.evidence or {})
+        evidence["transcript"] = []
+        evidence["transcript_pruned_at"] = now.isoformat()
+        Report.objects.filter(pk=row.pk).update(evidence=evidence)
+        pruned += 1
+    return pruned
 
 
 # --- Automatic suspension -----------------------------------------------------------------

@@ -339,3 +339,23 @@ def test_concurrent_checks_suspend_once():
         results = list(executor.map(go, range(6)))
     assert sum(r is not None for r in results) == 1
     assert Ban.objects.filter(identity_id=target.id).count() == 1
+
+
+def test_old_decided_evidence_is_pruned(django_capture_on_commit_callbacks, admin_user):
+    a, b = user_identity("a"), user_identity("b")
+    match_id = live_match(a, b)
+    say(match_id, b, "something personal")
+    say("m-open", a, "also personal")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.report(match_id=match_id, reporter=a, reported_id=b.id, reason="spam", note="")
+        services.report(match_id="m-open", reporter=b, reported_id=a.id, reason="spam", note="")
+    decided = Report.objects.get(match_id=match_id)
+    services.dismiss_report(report_id=decided.pk, moderator=admin_user)
+    old = timezone.now() - dt.timedelta(days=services.EVIDENCE_RETENTION_DAYS + 1)
+    Report.objects.update(created=old)
+    assert services.prune_evidence() == 1  # the open one is still under review: kept
+    decided.refresh_from_db()
+    assert decided.evidence["transcript"] == [] and "transcript_pruned_at" in decided.evidence
+    assert decided.evidence["live_match"] is not None
+    assert services.prune_evidence() == 0
+    assert Report.objects.get(match_id="m-open").evidence["transcript"][0]["text"] == "also personal"
