@@ -289,6 +289,7 @@ USE_TZ = True
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # The chat page reads it for its fetch() calls.
+CSRF_FAILURE_VIEW = "seendr.csrf.csrf_failure"  # JSON under /api/, the usual page elsewhere
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

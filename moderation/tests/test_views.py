@@ -78,6 +78,7 @@ def test_post_without_csrf_token_is_refused(pair):
         content_type="application/json",
     )
     assert response.status_code == 403
+    assert response.json()["error"]["code"] == "csrf_failed"
     assert not Report.objects.exists()
 
 

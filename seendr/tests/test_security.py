@@ -105,6 +105,10 @@ def test_posts_without_a_csrf_token_are_refused(path, data):
     client = Client(enforce_csrf_checks=True)
     response = client.post(path, data)
     assert response.status_code == 403, (path, response.status_code)
+    if path.startswith("/api/"):
+        assert response.json()["error"]["code"] == "csrf_failed"
+    else:
+        assert "CSRF" in response.content.decode()
 
 
 def test_logged_in_posts_without_token_are_refused():
