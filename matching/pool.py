@@ -30,6 +30,15 @@ handed to someone who has waited long and widened to "anyone"). Stages a ticket 
 skipped: without interests a ticket starts at ``language``; without a language the ``language``
 stage is skipped (straight to ``anyone``).
 
+Among the compatible candidates of one sample the matcher prefers, in order: the narrowest rule
+(interest, then language, then anyone), more common interests, the same karma band, the longest
+wait. Hard filters (``only_lang``, which needs ``lang``; ``only_country``) must hold for both sides.
+
+Cost: one call samples at most ``MATCH_SAMPLE_SIZE`` members (SRANDMEMBER) from each of the caller's
+interest sets (at most 10), its language set and the waiting set, and runs a bounded number of
+commands per sampled member: independent of the pool's size. Nothing here reads a whole pool set
+except :func:`sweep_stale` (SSCAN, from a beat task).
+
 Every function takes the time (``now``, unix seconds) from the caller. Redis failures surface as
 :class:`MatchingUnavailable`.
 """
