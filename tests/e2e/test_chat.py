@@ -169,6 +169,10 @@ def test_phone_layout_shows_every_hook_in_a_call(chat_server, browsers, tmp_path
         assert box["y"] + box["height"] <= PHONE["height"], (hook, box)
     shot = page.screenshot(path=str(tmp_path / "chat-phone.png"), full_page=True)
     assert len(shot) > 10_000  # a rendered page, not a blank one
+
+    phone.hook("block").click()
+    expect(phone.hook("status")).to_contain_text(re.compile("blocked", re.I))
+    expect(other.hook("status")).to_contain_text(re.compile("left", re.I), timeout=10_000)
     assert_no_page_errors(phone, other)
 
 
@@ -197,6 +201,7 @@ def test_like_reaches_the_partner_and_report_ends_the_call(chat_server, browsers
     expect(b.hook("status")).to_contain_text(re.compile("reported", re.I))
     expect(a.hook("status")).to_contain_text(re.compile("left", re.I), timeout=10_000)
     expect(b.hook("chat-input")).to_be_disabled()
+    expect(b.hook("like")).to_be_disabled()  # no liking someone just reported
     assert_no_page_errors(a, b)
 
 

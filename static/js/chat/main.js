@@ -237,7 +237,10 @@ async function start() {
   } finally {
     state.mediaPending = false;
   }
-  if (!state.wantActive) return; // Stop pressed while the permission prompt was up
+  if (!state.wantActive) {
+    stopMedia(); // Stop was pressed while the permission prompt was up
+    return;
+  }
   if (socket.isOpen) {
     sendJoin();
   } else {
@@ -405,6 +408,8 @@ function afterModeration(text) {
     setStatus(`${text} Press Next to meet someone new.`, "info");
     setOverlay("Press Next (Esc) to meet someone new.");
   }
+  state.lastMatchId = null; // no liking someone just reported or blocked
+  go(state.phase);
   toast(text, "ok");
   addChatLine("system", text);
 }
@@ -475,6 +480,7 @@ els.like.addEventListener("click", () => {
 els.block.addEventListener("click", () => socket.send({ type: "block" }));
 els.report.addEventListener("click", () => {
   els.reportForm.reset();
+  els.reportDialog.returnValue = ""; // else Esc would repeat the last choice
   els.reportDialog.showModal();
 });
 els.reportDialog.addEventListener("close", () => {
