@@ -42,6 +42,8 @@ class Report(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reporter_name = models.CharField(max_length=80, blank=True)
+    # A guest reporter's keyed IP hash: many guests from one address count as one reporter.
+    reporter_ip_hash = models.CharField(max_length=64, blank=True)
     reported_identity = models.CharField(max_length=40, db_index=True)
     reported_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

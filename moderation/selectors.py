@@ -8,7 +8,8 @@ import time
 from collections.abc import Iterable
 
 import redis
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
 from moderation.models import Ban, Report, ReportStatus
@@ -33,9 +34,12 @@ def reports_about(*, identity_id: str) -> QuerySet[Report]:
 
 
 def distinct_reporters_since(*, identity_id: str, since: dt.datetime) -> int:
+    """People who reported ``identity_id`` since ``since``. Guests from one IP address count
+    once, so a brigade of throwaway guests cannot suspend someone alone."""
     return (
         Report.objects.filter(reported_identity=identity_id, created__gte=since)
-        .values("reporter_identity")
+        .annotate(who=Coalesce(NullIf("reporter_ip_hash", Value("")), "reporter_identity"))
+        .values("who")
         .distinct()
         .count()
     )

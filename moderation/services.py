@@ -164,6 +164,16 @@ def _label_lines(evidence: dict, people: dict[str, tuple[str, str]]) -> None:
             line.setdefault("role", role)
 
 
+def _guest_ip_hash(identity_id: str) -> str:
+    if not identity_id.startswith("g"):
+        return ""
+    try:
+        return guests.guest_ip_hash(guest_id=identity_id) or ""
+    except redis.RedisError as exc:
+        log.warning("report: guest ip hash of %s unreadable: %s", identity_id, exc)
+        return ""
+
+
 def _existing_user_id(identity_id: str) -> int | None:
     user_id = user_id_from_identity(identity_id)
     if user_id is None or not get_user_model().objects.filter(pk=user_id).exists():
@@ -192,12 +202,8 @@ def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, 
     created = False
     if not Report.objects.filter(match_id=match_id, reporter_identity=reporter.id).exists():
         evidence = collect_evidence(match_id=match_id, reported_id=reported_id)
-        ip_hash = ""
-        if reported_id.startswith("g"):
-            try:
-                ip_hash = guests.guest_ip_hash(guest_id=reported_id) or ""
-            except redis.RedisError as exc:
-                log.warning("report: guest ip hash of %s unreadable: %s", reported_id, exc)
+        ip_hash = _guest_ip_hash(reported_id)
+        reporter_ip_hash = _guest_ip_hash(reporter.id)
         reported_name = _name_of(reported_id, evidence)
         _label_lines(
             evidence, {reporter.id: (reporter.name, "reporter"), reported_id: (reported_name, "reported")}
@@ -209,6 +215,7 @@ def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, 
                     reporter_identity=reporter.id,
                     reporter_user_id=_existing_user_id(reporter.id),
                     reporter_name=(reporter.name or "")[:80],
+                    reporter_ip_hash=reporter_ip_hash,
                     reported_identity=reported_id,
                     reported_user_id=_existing_user_id(reported_id),
                     reported_name=reported_name,

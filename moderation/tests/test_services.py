@@ -359,3 +359,32 @@ def test_old_decided_evidence_is_pruned(django_capture_on_commit_callbacks, admi
     assert decided.evidence["live_match"] is not None
     assert services.prune_evidence() == 0
     assert Report.objects.get(match_id="m-open").evidence["transcript"][0]["text"] == "also personal"
+
+
+@override_settings(AUTO_SUSPEND_REPORTERS=3)
+def test_a_brigade_of_guests_from_one_address_counts_once(django_capture_on_commit_callbacks):
+    target = user_identity("target")
+    brigade = [guest_identity(ip="192.0.2.66") for _ in range(5)]
+    with django_capture_on_commit_callbacks(execute=True):
+        for i, guest in enumerate(brigade):
+            services.report(match_id=f"b{i}", reporter=guest, reported_id=target.id, reason="spam", note="")
+    assert (
+        selectors.distinct_reporters_since(
+            identity_id=target.id, since=timezone.now() - dt.timedelta(hours=1)
+        )
+        == 1
+    )
+    assert services.check_auto_suspend(identity_id=target.id) is None
+    # Two more real people make three.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.report(
+            match_id="r1", reporter=user_identity("r1"), reported_id=target.id, reason="spam", note=""
+        )
+        services.report(
+            match_id="r2",
+            reporter=guest_identity(ip="192.0.2.67"),
+            reported_id=target.id,
+            reason="spam",
+            note="",
+        )
+    assert services.check_auto_suspend(identity_id=target.id) is not None
