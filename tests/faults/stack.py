@@ -282,6 +282,10 @@ class Stack:
             LOG_JSON="0",
             LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
+            # These tests log many people in from one address; rate limits are tested elsewhere.
+            RATE_LIMIT_LOGIN_IP="10000/1m",
+            RATE_LIMIT_LOGIN_USER="10000/1m",
+            RATE_LIMIT_GUEST_IP="10000/1m",
         )
         env.update(extra)
         return env
