@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 CLOSE_NO_SESSION = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_REPLACED = 4409
+CLOSE_UNAVAILABLE = 1011  # the standard "server error" code: the client may retry later
 
 IDLE, WAITING, MATCHED = "idle", "waiting", "matched"
 
@@ -101,6 +102,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
         # Accept first: a refusal before accept reaches the browser as 1006, never as our code.
         await self.accept()
+        try:
+            await self._open()
+        except Exception:
+            # Postgres or Redis away at connect: a clean 1011 lets the client retry later.
+            log.exception("chat socket: connect failed")
+            await self._close(CLOSE_UNAVAILABLE, "temporarily unavailable")
+
+    async def _open(self) -> None:
         if not self._origin_allowed():
             await self._close(CLOSE_FORBIDDEN, "forbidden origin")
             return
@@ -156,8 +165,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
                         await presence.remove(identity_id=identity.id)
             except Exception:
                 log.exception("chat socket %s: clean-up after disconnect failed", identity.id)
-        await self.channel_layer.group_discard(keys.identity_group(identity.id), self.channel_name)
-        await self.channel_layer.group_discard(keys.presence_group(), self.channel_name)
+        try:
+            await self.channel_layer.group_discard(keys.identity_group(identity.id), self.channel_name)
+            await self.channel_layer.group_discard(keys.presence_group(), self.channel_name)
+        except Exception:
+            log.warning("chat socket %s: group clean-up failed", identity.id, exc_info=True)
         await presence.request_broadcast(channel_layer=self.channel_layer)
 
     def _origin_allowed(self) -> bool:

@@ -20,13 +20,16 @@ from matching.tests.wsutil import (
     nothing_for,
     open_socket,
     recv,
+    second_session,
     send,
     user_session,
 )
 from seendr import keys
 from seendr.redis_state import astate
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Guests live in Redis and their sessions are read from the cache: most tests need no database.
+# Tests that touch Postgres (accounts, likes, reports) are marked.
+with_db = pytest.mark.django_db(transaction=True)
 
 
 async def close(*comms) -> None:
@@ -51,6 +54,7 @@ async def test_hello_for_a_guest(settings):
     await close(comm)
 
 
+@with_db
 async def test_hello_for_an_account():
     user, key = await user_session("alice")
     comm, hello = await open_socket(key)
@@ -117,33 +121,13 @@ async def test_second_socket_of_the_same_identity_wins_and_the_first_closes_4409
 
 async def test_second_socket_ends_the_first_sockets_match():
     a, a_comm, _, b, b_comm, _ = await matched_pair()
-    _, a_key = await _session_of(a)
-    # (matched_pair made the sessions; a new session for the same guest is a second tab)
-    second = communicator(a_key)
+    second = communicator(await second_session(a))  # a second tab of the same guest
     await second.connect()
     await expect(second, "hello")
     assert await expect_close(a_comm) == 4409
     assert (await expect(b_comm, "partner_left"))["reason"] == "disconnect"
     assert await pool.current_match(identity_id=b.id) is None
     await close(a_comm, second, b_comm)
-
-
-async def _session_of(identity):
-    from importlib import import_module
-
-    from channels.db import database_sync_to_async
-    from django.conf import settings
-
-    from accounts.identity import GUEST_SESSION_KEY
-
-    @database_sync_to_async
-    def make():
-        store = import_module(settings.SESSION_ENGINE).SessionStore()
-        store[GUEST_SESSION_KEY] = identity.id
-        store.create()
-        return identity, store.session_key
-
-    return await make()
 
 
 # --- Matching -------------------------------------------------------------------------------
@@ -416,6 +400,7 @@ async def test_a_partner_whose_server_died_is_noticed_by_the_heartbeat(settings)
 # --- Like, report, block --------------------------------------------------------------------
 
 
+@with_db
 async def test_like_once_per_match_and_the_partner_hears_it():
     _, a_comm, a_matched, _, b_comm, _ = await matched_pair()
     await send(a_comm, {"type": "like"})
@@ -428,6 +413,7 @@ async def test_like_once_per_match_and_the_partner_hears_it():
     await close(a_comm, b_comm)
 
 
+@with_db
 async def test_like_the_just_ended_partner():
     _, a_comm, _, _, b_comm, _ = await matched_pair()
     await send(b_comm, {"type": "leave"})
@@ -448,6 +434,7 @@ async def test_like_report_block_without_any_partner_are_not_matched():
     await close(comm)
 
 
+@with_db
 async def test_block_ends_the_match_quietly_and_records_the_block():
     a, a_comm, _, b, b_comm, _ = await matched_pair()
     await send(a_comm, {"type": "block"})
@@ -458,6 +445,7 @@ async def test_block_ends_the_match_quietly_and_records_the_block():
     await close(a_comm, b_comm)
 
 
+@with_db
 async def test_report_files_the_report_with_the_transcript_blocks_and_ends_the_match():
     from asgiref.sync import sync_to_async
 
@@ -475,3 +463,57 @@ async def test_report_files_the_report_with_the_transcript_blocks_and_ends_the_m
     assert "something nasty" in json.dumps(report.evidence)
     assert await astate().sismember(keys.blocks(a.id), b.id)
     await close(a_comm, b_comm)
+
+
+async def test_many_sockets_joining_at_once_pair_up_exactly_once():
+    sessions = [await guest_session() for _ in range(10)]
+    comms = [(await open_socket(key))[0] for _, key in sessions]
+    await asyncio.gather(*(send(comm, {"type": "join", "interests": ["chess"]}) for comm in comms))
+
+    async def first_matched(comm):
+        while True:
+            frame = await recv(comm, timeout=5)
+            if frame["type"] == "matched":
+                return frame
+            assert frame["type"] == "queued", frame
+
+    matched = await asyncio.gather(*(first_matched(comm) for comm in comms))
+    by_match: dict[str, list[dict]] = {}
+    for frame in matched:
+        by_match.setdefault(frame["match_id"], []).append(frame)
+    assert len(by_match) == 5
+    for pair in by_match.values():
+        assert len(pair) == 2
+        assert sorted(f["initiator"] for f in pair) == [False, True]
+        assert pair[0]["partner"]["name"] != pair[1]["partner"]["name"]
+    ids = {identity.id for identity, _ in sessions}
+    partners = [await pool.current_match(identity_id=i) for i in ids]
+    assert all(p is not None for p in partners)
+    assert {p[1] for p in partners} == ids  # everyone is someone's partner, once
+    await close(*comms)
+
+
+async def test_a_lapsed_ticket_is_rejoined_by_the_wait_loop(settings):
+    settings.MATCH_INTEREST_SECONDS = 0.2
+    settings.MATCH_ANYONE_SECONDS = 0.4
+    settings.CHAT_RETRY_SECONDS = 0.2
+    guest, key = await guest_session()
+    comm, _ = await open_socket(key)
+    await send(comm, {"type": "join", "interests": ["chess"]})
+    await expect(comm, "queued")
+    await pool.leave_pool(identity_id=guest.id)  # as if the ticket's TTL ran out
+    await asyncio.sleep(0.8)
+    assert await astate().exists(keys.ticket(guest.id))
+    assert await astate().sismember(keys.pool_waiting(), guest.id)
+    await close(comm)
+
+
+async def test_join_after_a_ban_was_written_is_refused_and_closed():
+    guest, key = await guest_session()
+    comm, _ = await open_socket(key)
+    await astate().zadd(keys.banned(), {guest.id: time.time() + 60})
+    await send(comm, {"type": "join", "interests": ["chess"]})
+    frame = await expect(comm, "error")
+    assert frame["code"] == "banned"
+    assert await expect_close(comm) == 4403
+    await comm.disconnect()

@@ -13,10 +13,13 @@ import time
 from importlib import import_module
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.utils.crypto import get_random_string
 
 from accounts import guests
 from accounts.identity import GUEST_SESSION_KEY, Identity
@@ -30,14 +33,26 @@ def _store():
     return import_module(settings.SESSION_ENGINE).SessionStore()
 
 
-@database_sync_to_async
-def guest_session() -> tuple[Identity, str]:
-    """A fresh guest and the ``sessionid`` cookie value of its session."""
-    identity = guests.create_guest(ip="127.0.0.1")
+def _cache_only_session(data: dict[str, Any]) -> str:
+    """A session the configured cached_db engine finds in its cache, so reading it needs no
+    database: tests of guests then run without a (slow, transactional) test database."""
     store = _store()
-    store[GUEST_SESSION_KEY] = identity.id
-    store.create()
-    return identity, store.session_key
+    for key, value in data.items():
+        store[key] = value
+    store._session_key = get_random_string(32, VALID_KEY_CHARS)
+    store._cache.set(store.cache_key, store._get_session(no_load=True), settings.SESSION_COOKIE_AGE)
+    return store.session_key
+
+
+async def guest_session() -> tuple[Identity, str]:
+    """A fresh guest and the ``sessionid`` cookie value of its session."""
+    identity = await sync_to_async(guests.create_guest)(ip="127.0.0.1")
+    return identity, await sync_to_async(_cache_only_session)({GUEST_SESSION_KEY: identity.id})
+
+
+async def second_session(identity: Identity) -> str:
+    """Another session (a second tab or device) of the same guest."""
+    return await sync_to_async(_cache_only_session)({GUEST_SESSION_KEY: identity.id})
 
 
 @database_sync_to_async
