@@ -16,12 +16,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import forms, guests, services
 from accounts.identity import GUEST_SESSION_KEY
+from moderation.forms import BanAwareAuthenticationForm
 
 CHAT_URL = "/chat/"
 
 
 def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    # One definition site-wide: behind our proxy (TRUSTED_PROXY_HOPS) REMOTE_ADDR is the proxy,
+    # and guest IP hashes (bans) and per-IP limits must see the real client.
+    from seendr.ratelimit import client_ip as real_client_ip
+
+    return real_client_ip(request)
 
 
 @require_POST
@@ -34,6 +39,11 @@ def guest_start(request: HttpRequest) -> HttpResponse:
     existing = request.session.get(GUEST_SESSION_KEY)
     if existing and guests.get_guest(guest_id=existing) is not None:
         return redirect(CHAT_URL)
+    from moderation.selectors import is_ip_banned
+
+    if is_ip_banned(guests.hash_ip(client_ip(request))):
+        messages.error(request, "Guest access from your network is suspended after a moderation decision.")
+        return render(request, "landing.html", {"guest_error": True}, status=403)
     identity = services.start_guest(ip=client_ip(request))
     request.session.cycle_key()
     request.session[GUEST_SESSION_KEY] = identity.id
@@ -93,6 +103,8 @@ def resend_code(request: HttpRequest) -> HttpResponse:
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    # Refuses a banned account (after the right password) saying why and until when.
+    authentication_form = BanAwareAuthenticationForm
 
 
 class LogoutView(auth_views.LogoutView):
