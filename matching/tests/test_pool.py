@@ -527,11 +527,13 @@ def _crowd(n: int, blocks_per_user: int, seed: int):
     rng = random.Random(seed)
     ids = [f"g{i:04d}" for i in range(n)]
     blocked: set[frozenset[str]] = set()
+    pipe = r().pipeline(transaction=False)
     for ident in ids:
         for other in rng.sample(ids, blocks_per_user):
             if other != ident:
-                r().sadd(keys.blocks(ident), other)
+                pipe.sadd(keys.blocks(ident), other)
                 blocked.add(frozenset((ident, other)))
+    pipe.execute()
     tags = ["music", "chess", "film", "art", "go", "travel", "code", "food"]
     calls = [
         (
@@ -558,27 +560,34 @@ def _crowd(n: int, blocks_per_user: int, seed: int):
 
 def _check_pairs(ids, blocked, formed):
     # Every match the script reported involves two distinct people, each in exactly one match.
-    members = Counter()
     initiators = {}
     for p in formed:
         assert p.partner_id != "" and p.match_id not in initiators
         initiators[p.match_id] = p
-    for mid, p in initiators.items():
-        record = pool.match_record(match_id=mid)
-        a, b = record["a"], record["b"]
+    pipe = r().pipeline(transaction=False)
+    for mid in initiators:
+        pipe.hmget(keys.live_match(mid), ["a", "b"])
+    for ident in ids:
+        pipe.get(keys.current_match(ident))
+    replies = pipe.execute()
+    records, currents = replies[: len(initiators)], dict(zip(ids, replies[len(initiators) :], strict=True))
+    members = Counter()
+    for (mid, p), (a, b) in zip(initiators.items(), records, strict=True):
         assert a != b and b == p.partner_id
         assert frozenset((a, b)) not in blocked
         members[a] += 1
         members[b] += 1
-        # Symmetric: each side's current match names the other.
-        assert pool.current_match_sync(identity_id=a)[:2] == (mid, b)
-        assert pool.current_match_sync(identity_id=b)[:2] == (mid, a)
+        # Symmetric: each side's current match is this one.
+        assert currents[a] == mid and currents[b] == mid
     assert all(count == 1 for count in members.values()), members.most_common(3)
     matched = set(members)
     unmatched = [i for i in ids if i not in matched]
-    for ident in unmatched:
-        assert pool.current_match_sync(identity_id=ident) is None
+    assert all(currents[i] is None for i in unmatched)
     assert set(r().smembers(keys.pool_waiting())) == set(unmatched)
+    # The public reads agree, seen from both sides (spot check).
+    for mid, (a, b) in list(zip(initiators, records, strict=True))[:20]:
+        assert pool.current_match_sync(identity_id=a)[:2] == (mid, b)
+        assert pool.current_match_sync(identity_id=b)[:2] == (mid, a)
     return matched, unmatched
 
 
