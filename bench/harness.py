@@ -52,7 +52,7 @@ def bench_env() -> dict[str, str]:
 
     if os.environ.get("SEENDR_BENCH_READY") == "1":
         return {k: os.environ[k] for k in _ENV_KEYS if k in os.environ}
-    resolved = services.ensure()
+    resolved = services.ensure(purpose="bench")
     env = {
         "DJANGO_SETTINGS_MODULE": "seendr.settings_test",
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789"),

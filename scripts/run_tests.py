@@ -19,7 +19,7 @@ NO_TESTS_COLLECTED = 5
 
 
 def main(argv: list[str]) -> int:
-    services.ensure()
+    services.ensure(purpose="test")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seendr.settings_test")
     code = subprocess.call([sys.executable, "-m", "pytest", *argv], cwd=services.ROOT)
     if code == NO_TESTS_COLLECTED:

@@ -128,12 +128,22 @@ def ensure_database(url: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def ensure() -> dict[str, str]:
-    """Resolve (and start where needed) the services; returns the environment to run with."""
+# Logical Redis databases per purpose, so a developer's running app, the test suite and the
+# benchmarks never scan through each other's keys.
+REDIS_DB_OFFSETS = {"run": 0, "bench": 8, "test": 12}
+
+
+def ensure(purpose: str = "run") -> dict[str, str]:
+    """Resolve (and start where needed) the services; returns the environment to run with.
+
+    ``purpose`` picks the block of four Redis databases used when no Redis URL is configured:
+    0..3 for the app, 8..11 for benchmarks, 12..15 for the test suite.
+    """
     env: dict[str, str] = {"DATABASE_URL": _postgres_url()}
     base = _redis_base_url()
+    offset = REDIS_DB_OFFSETS[purpose]
     for name, db in REDIS_ROLES.items():
-        env[name] = os.environ.get(name) or f"{base}/{db}"
+        env[name] = os.environ.get(name) or f"{base}/{db + offset}"
     ensure_database(env["DATABASE_URL"])
     os.environ.update(env)
     return env
