@@ -253,3 +253,34 @@ def test_new_passwords_are_hashed_with_argon2_under_production_hashers():
         user = get_user_model().objects.create_user(username="argon", password="a-Long-passw0rd!")
         assert user.password.startswith("argon2$argon2id$")
         assert user.check_password("a-Long-passw0rd!")
+
+
+# --- Odds and ends an attacker tries ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_log_in_does_not_redirect_off_site(client, target):
+    make_user("walker")
+    response = client.post(
+        f"/accounts/login/?next={target}", {"username": "walker", "password": "pw-123456!x", "next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == settings.LOGIN_REDIRECT_URL
+
+
+def test_an_oversized_body_is_refused_without_a_500(client):
+    user = make_user("big")
+    client.force_login(user)
+    body = '{"reason": "spam", "note": "' + "x" * (3 * 1024 * 1024) + '"}'
+    response = client.post("/api/matches/abc/report/", data=body, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_the_session_cookie_is_not_readable_by_scripts(client):
+    make_user("cookie")
+    client.post("/accounts/login/", {"username": "cookie", "password": "pw-123456!x"})
+    morsel = client.cookies[settings.SESSION_COOKIE_NAME]
+    assert morsel["httponly"]
+    assert morsel["samesite"] == "Lax"
