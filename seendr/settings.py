@@ -84,7 +84,6 @@ MIDDLEWARE = [
     "seendr.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "seendr.middleware.security_headers",  # CSP, Permissions-Policy, CORP
-    "seendr.middleware.security_headers",  # CSP, Permissions-Policy, CORP
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -241,13 +240,15 @@ MATCH_STATS_TTL_SECONDS = env_int("MATCH_STATS_TTL_SECONDS", 7200)
 
 # --- Chat socket (matching/consumers.py) -------------------------------------------------
 
-# Each socket refreshes its pool ticket / live match, its presence and its socket record this often.
-CHAT_HEARTBEAT_SECONDS = env_float("CHAT_HEARTBEAT_SECONDS", 10.0)
+# Each socket refreshes its pool ticket / live match, its presence and its socket record this often,
+# and checks that its partner's socket is still alive.
+CHAT_HEARTBEAT_SECONDS = env_float("CHAT_HEARTBEAT_SECONDS", 5.0)
 # A waiting socket re-runs the matcher this often once past the widening boundaries.
 CHAT_RETRY_SECONDS = env_float("CHAT_RETRY_SECONDS", 2.0)
-# The record of which socket an identity holds lives this long without a heartbeat; a partner
-# whose record lapsed (its server died) is treated as disconnected.
-CHAT_SOCKET_TTL_SECONDS = env_int("CHAT_SOCKET_TTL_SECONDS", 35)
+# The record of which socket an identity holds lives this long without a heartbeat (three missed
+# beats); a partner whose record lapsed (its server died) is treated as disconnected, so a call
+# with a dead server hears partner_left within this plus one heartbeat (25 s).
+CHAT_SOCKET_TTL_SECONDS = env_int("CHAT_SOCKET_TTL_SECONDS", 20)
 # Someone counts as online for this long after their last heartbeat.
 PRESENCE_WINDOW_SECONDS = env_int("PRESENCE_WINDOW_SECONDS", 60)
 # At most one `online` broadcast per this many seconds across all servers.
