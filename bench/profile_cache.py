@@ -103,6 +103,8 @@ def read_phase(names: list[str], ranks: list[int], deadline: float) -> dict:
     stats = cache.stats()
     reads = stats["hits"] + stats["misses"]
     latencies.sort()
+    if not latencies:
+        sys.exit("time budget exhausted before any read; raise --max-seconds")
     return {
         "reads": len(latencies),
         "hits": stats["hits"],
