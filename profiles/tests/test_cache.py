@@ -132,23 +132,25 @@ def test_edit_then_api_shows_the_new_value_at_once(client, make_user):
     assert cache.get_by_user_id(user.pk)["bio"] == "new bio"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_likes_incremented_with_f_show_after_invalidation(make_user):
+@pytest.mark.django_db
+def test_likes_incremented_with_f_show_after_invalidation(make_user, django_capture_on_commit_callbacks):
     from django.db.models import F
 
     user = make_user("liked")
     assert selectors.get_public_profile(username="liked")["likes"] == 0
-    Profile.objects.filter(user=user).update(likes_received=F("likes_received") + 1)
-    services.invalidate_profile(user_id=user.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        Profile.objects.filter(user=user).update(likes_received=F("likes_received") + 1)
+        services.invalidate_profile(user_id=user.pk)
     assert selectors.get_public_profile(username="liked")["likes"] == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_rename_moves_the_alias(client, make_user):
+@pytest.mark.django_db
+def test_rename_moves_the_alias(client, make_user, django_capture_on_commit_callbacks):
     user = make_user("oldname")
     assert client.get("/api/profiles/oldname/").status_code == 200
     user.username = "newname"
-    user.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        user.save()
     assert client.get("/api/profiles/oldname/").status_code == 404
     assert client.get("/api/profiles/newname/").json()["username"] == "newname"
 
@@ -205,7 +207,7 @@ def test_concurrent_edits_and_reads_leave_the_cache_equal_to_postgres(make_user)
     assert (cached["display_name"], cached["bio"]) == (profile.display_name, profile.bio)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_a_stale_write_through_loses_to_a_newer_write(make_user):
     user = make_user("gen")
     client = cache_redis()
@@ -222,23 +224,24 @@ def test_a_stale_write_through_loses_to_a_newer_write(make_user):
     assert client.get(keys.profile_record(user.pk)) == before
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_reader_that_missed_before_a_write_does_not_fill(make_user):
+@pytest.mark.django_db
+def test_a_reader_that_missed_before_a_write_does_not_fill(make_user, django_capture_on_commit_callbacks):
     user = make_user("slow", bio="before")
     client = cache_redis()
     client.delete(keys.profile_record(user.pk))
     since_ms = cache._server_ms(client)  # the reader misses ...
     old = cache.load_records(user_ids=[user.pk])  # ... and loads the old row
-    services.update_profile(  # a write commits and refreshes the cache
-        user_id=user.pk, display_name="", bio="after", country="", languages=[], interests=[]
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # a write commits, refreshes the cache
+        services.update_profile(
+            user_id=user.pk, display_name="", bio="after", country="", languages=[], interests=[]
+        )
     client.delete(keys.profile_record(user.pk))  # the refreshed record is evicted
     cache._store_from_reader(client, old, [], since_ms=since_ms)  # the slow reader fills late
     assert client.get(keys.profile_record(user.pk)) is None
     assert selectors.get_public_profile(username="slow")["bio"] == "after"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_readers_never_overwrite_a_cached_record(make_user):
     user = make_user("keep", bio="fresh")
     assert cache.get_by_user_id(user.pk)["bio"] == "fresh"
@@ -250,7 +253,7 @@ def test_readers_never_overwrite_a_cached_record(make_user):
 # --- TTLs and counters -----------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_ttls_are_jittered(make_user):
     users = [make_user() for _ in range(30)]
     cache_redis().delete(*[keys.profile_record(u.pk) for u in users])
@@ -261,7 +264,7 @@ def test_ttls_are_jittered(make_user):
     assert len(ttls) > 5, "records filled together must not all expire together"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_get_cards_reads_many_in_one_go_and_fills_misses_in_one_query(make_user, django_assert_num_queries):
     users = [make_user(display_name=f"Name {i}") for i in range(12)]
     ids = [u.pk for u in users]
@@ -278,7 +281,7 @@ def test_get_cards_reads_many_in_one_go_and_fills_misses_in_one_query(make_user,
     assert (stats["hits"], stats["misses"]) == (12, 13)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_hits_and_misses_are_counted(make_user):
     make_user("counted")
     cache_redis().delete(keys.profile_alias("counted"))
@@ -298,7 +301,7 @@ def dead_cache_settings() -> dict:
     return caches
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_pages_and_api_answer_from_postgres_when_the_cache_redis_is_down(client, make_user, caplog):
     user = make_user("steady", bio="still here", interests=["chess"])
     caplog.set_level(logging.WARNING, logger="profiles.cache")

@@ -12,7 +12,7 @@ from profiles import cache, selectors
 from profiles.models import Profile
 from seendr import keys
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def run(*args) -> tuple[str, str]:
