@@ -44,7 +44,15 @@ def astate() -> redis.asyncio.Redis:
     loop = asyncio.get_running_loop()
     client = _async_clients.get(loop)
     if client is None:
-        client = redis.asyncio.Redis.from_url(settings.REDIS_STATE_URL, **_client_kwargs())
+        # A bounded pool: a burst of sockets waits briefly for a connection instead of
+        # opening thousands against Redis.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            settings.REDIS_STATE_URL,
+            max_connections=settings.REDIS_STATE_MAX_CONNECTIONS,
+            timeout=settings.REDIS_SOCKET_TIMEOUT,
+            **_client_kwargs(),
+        )
+        client = redis.asyncio.Redis(connection_pool=pool)
         _async_clients[loop] = client
     return client
 

@@ -137,6 +137,8 @@ CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/3")
 SEENDR_KEY_PREFIX = env("SEENDR_KEY_PREFIX", "seendr:")
 # Seconds a Redis command may take before we treat Redis as unavailable.
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 2.0)
+# Connections one process's asyncio state client may hold (consumers share them).
+REDIS_STATE_MAX_CONNECTIONS = env_int("REDIS_STATE_MAX_CONNECTIONS", 64)
 
 CACHES = {
     "default": {
