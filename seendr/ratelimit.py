@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import ipaddress
 import logging
 import math
 import re
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d*\.?\d*)\s*([smhd])\s*$")
-_SAFE_SUBJECT = re.compile(r"^[A-Za-z0-9._@+:\-]{1,64}$")
+_SAFE_SUBJECT = re.compile(r"^[A-Za-z0-9._@+:/\-]{1,64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,22 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
+def ip_subject(request: HttpRequest) -> str:
+    """The default ``key`` of :func:`rate_limit`: the client IP, with an IPv6 address widened to
+    its /64. One subscriber usually holds a whole /64, so counting single IPv6 addresses would
+    hand an attacker 2**64 fresh budgets."""
+    ip = client_ip(request)
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def too_many_requests(request: HttpRequest, decision: Decision) -> HttpResponse:
     seconds = max(1, decision.retry_after)
     message = f"Too many requests. Try again in {seconds} second{'s' if seconds != 1 else ''}."
@@ -177,7 +194,7 @@ def too_many_requests(request: HttpRequest, decision: Decision) -> HttpResponse:
 def rate_limit(
     scope: str,
     *,
-    key: Callable[[HttpRequest], str | None] = client_ip,
+    key: Callable[[HttpRequest], str | None] = ip_subject,
     methods: tuple[str, ...] = ("POST",),
 ) -> Callable:
     """Limit a view (sync or async) per ``key(request)``; requests of other methods pass free.
@@ -231,7 +248,7 @@ def identity_key(request: HttpRequest) -> str | None:
     from accounts.identity import from_request
 
     identity = from_request(request)
-    return identity.id if identity else client_ip(request)
+    return identity.id if identity else ip_subject(request)
 
 
 # --- WebSocket ----------------------------------------------------------------------------

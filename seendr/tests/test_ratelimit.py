@@ -21,17 +21,17 @@ def limits(**extra: str | None) -> dict:
     return {**settings.RATE_LIMITS, **extra}
 
 
-@ratelimit.rate_limit("t_api", key=ratelimit.client_ip)
+@ratelimit.rate_limit("t_api")
 def api_view(request):
     return JsonResponse({"ok": True})
 
 
-@ratelimit.rate_limit("t_page", key=ratelimit.client_ip)
+@ratelimit.rate_limit("t_page")
 def page_view(request):
     return HttpResponse("ok")
 
 
-@ratelimit.rate_limit("t_page", key=ratelimit.client_ip)
+@ratelimit.rate_limit("t_page")
 async def async_view(request):
     return HttpResponse("ok")
 
@@ -187,3 +187,24 @@ def test_client_ip_ignores_forwarded_for_unless_proxies_are_trusted(rf):
         # The client wrote "1.1.1.1"; our proxy appended the address it saw.
         request = rf.get("/", HTTP_X_FORWARDED_FOR="1.1.1.1, 6.6.6.6", REMOTE_ADDR="10.0.0.1")
         assert ratelimit.client_ip(request) == "6.6.6.6"
+
+
+@pytest.mark.parametrize(
+    ("remote", "subject"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+    ],
+)
+def test_ipv6_clients_are_counted_per_64(rf, remote, subject):
+    assert ratelimit.ip_subject(rf.get("/", REMOTE_ADDR=remote)) == subject
+
+
+@pytest.mark.django_db
+@override_settings(ROOT_URLCONF=__name__, RATE_LIMITS=limits(t_page="1/1m"))
+def test_rotating_through_one_ipv6_64_does_not_help(client):
+    assert client.post("/thing/", REMOTE_ADDR="2001:db8::1").status_code == 200
+    assert client.post("/thing/", REMOTE_ADDR="2001:db8::2").status_code == 429
+    assert client.post("/thing/", REMOTE_ADDR="2001:db8:0:1::1").status_code == 200
