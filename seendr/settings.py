@@ -319,6 +319,7 @@ RATE_LIMITS = {
     "signup_ip": "5/1h",  # new accounts per client IP
     "guest_ip": "20/1h",  # new guest identities per client IP
     "otp_attempt": "5/10m",  # e-mail code guesses per account
+    "otp_resend": "3/10m",  # new e-mail codes per account (each brings fresh guesses)
     "password_reset_ip": "10/1h",  # reset requests per client IP
     "password_reset_email": "3/1h",  # reset mails per address
     "ws_join": "30/1m",  # join/next per identity
