@@ -52,6 +52,7 @@ GENERATION_TTL_SECONDS = 60 * 60 * 24
 FILL_LOCK_MS = 3000
 FILL_WAIT_SECONDS = 1.0
 COOL_DOWN_SECONDS = 5.0
+GET_MANY_CHUNK = 1000
 
 # Django's username validator allows these; anything else cannot exist, so it never touches
 # Redis (no key pollution from junk URLs).
@@ -61,8 +62,11 @@ _down_until: dict[str, float] = {}
 _down_lock = threading.Lock()
 
 
-class CacheUnavailable(Exception):
-    """The cache Redis is down or cooling down; the caller reads Postgres."""
+class CacheUnavailable(redis.exceptions.ConnectionError):
+    """The cache Redis failed moments ago and is skipped for now; the caller reads Postgres.
+
+    A ConnectionError, so callers outside this module that handle Redis errors handle it too.
+    """
 
 
 # --- Records -------------------------------------------------------------------------------
@@ -289,12 +293,17 @@ def get_many(user_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     since_ms = 0
     try:
         client = _client()
-        since_ms, *values = lua("profiles", "cache_get").run(
-            client, [keys.cache_stats(), *(keys.profile_record(i) for i in ids)], ["1"]
-        )
-        for user_id, raw in zip(ids, values, strict=True):
-            if raw is not None:
-                found[user_id] = _decode(raw)
+        script = lua("profiles", "cache_get")
+        # One round trip per GET_MANY_CHUNK ids (Lua's unpack() has a stack limit near 8000).
+        for start in range(0, len(ids), GET_MANY_CHUNK):
+            chunk = ids[start : start + GET_MANY_CHUNK]
+            now_ms, *values = script.run(
+                client, [keys.cache_stats(), *(keys.profile_record(i) for i in chunk)], ["1"]
+            )
+            since_ms = since_ms or now_ms
+            for user_id, raw in zip(chunk, values, strict=True):
+                if raw is not None:
+                    found[user_id] = _decode(raw)
     except CacheUnavailable:
         client = None
     except redis.RedisError as exc:

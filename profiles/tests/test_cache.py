@@ -330,3 +330,11 @@ def test_cache_outage_log_is_not_repeated_for_every_request(db, make_user, caplo
             assert selectors.get_public_profile(username="quiet")["username"] == "quiet"
     warnings = [r for r in caplog.records if r.name == "profiles.cache"]
     assert len(warnings) == 1
+
+
+@pytest.mark.django_db
+def test_get_cards_handles_more_ids_than_one_lua_call_takes(make_user):
+    users = [make_user() for _ in range(3)]
+    ids = [u.pk for u in users] + list(range(10_000_000, 10_012_000))  # 12,003 ids, 3 real
+    cards = selectors.get_cards(user_ids=ids)
+    assert set(cards) == {u.pk for u in users}
