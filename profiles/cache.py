@@ -215,27 +215,33 @@ def _store_from_reader(
     """Store what a reader loaded, in one pipeline: never overwriting, and nothing at all for
     a profile written since ``since_ms`` (the server time of the miss, before the query)."""
     script = lua("profiles", "cache_fill")
-    pipe = client.pipeline(transaction=False)
-    for record in records:
-        user_id = record["user_id"]
-        pipe.evalsha(
-            script.sha,
-            3,
-            keys.profile_generation(user_id),
-            keys.profile_record(user_id),
-            keys.profile_alias(record["username"]),
-            since_ms,
-            _encode(record),
-            user_id,
-            record_ttl(),
-        )
-    for name in missing_names:
-        pipe.set(keys.profile_alias(name), "", ex=negative_ttl(), nx=True)
+
+    def send() -> None:
+        pipe = client.pipeline(transaction=False)
+        for record in records:
+            user_id = record["user_id"]
+            pipe.evalsha(
+                script.sha,
+                3,
+                keys.profile_generation(user_id),
+                keys.profile_record(user_id),
+                keys.profile_alias(record["username"]),
+                since_ms,
+                _encode(record),
+                user_id,
+                record_ttl(),
+            )
+        for name in missing_names:
+            pipe.set(keys.profile_alias(name), "", ex=negative_ttl(), nx=True)
+        pipe.execute()
+
     try:
-        pipe.execute()
+        send()
     except redis.exceptions.NoScriptError:
+        # A restarted or new server: load the script, then send the whole batch again (the
+        # writes are idempotent: NX and the write-time guard).
         client.script_load(script.source)
-        pipe.execute()
+        send()
 
 
 def get_by_username(username: str) -> dict[str, Any] | None:

@@ -338,3 +338,68 @@ def test_get_cards_handles_more_ids_than_one_lua_call_takes(make_user):
     ids = [u.pk for u in users] + list(range(10_000_000, 10_012_000))  # 12,003 ids, 3 real
     cards = selectors.get_cards(user_ids=ids)
     assert set(cards) == {u.pk for u in users}
+
+
+@pytest.mark.django_db
+def test_cache_redis_dying_mid_traffic_and_coming_back(make_user, caplog, tmp_path, monkeypatch):
+    """A real redis-server serves the cache, is killed, then restarted: reads never fail, and the
+    cache is used again once the cool-down has passed."""
+    import shutil
+    import subprocess
+
+    from conftest import wait_for_port
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(port)
+        return proc
+
+    make_user("phoenix", bio="rises")
+    caches = {"default": dict(settings.CACHES["default"], LOCATION=f"redis://127.0.0.1:{port}/0")}
+    caplog.set_level(logging.WARNING, logger="profiles.cache")
+    monkeypatch.setattr(cache, "COOL_DOWN_SECONDS", 0.2)
+    proc = start()
+    try:
+        with override_settings(CACHES=caches):
+            assert selectors.get_public_profile(username="phoenix")["bio"] == "rises"  # miss, fill
+            assert cache.stats()["hits"] == 0
+            selectors.get_public_profile(username="phoenix")
+            assert cache.stats()["hits"] == 1
+
+            proc.kill()
+            proc.wait(timeout=10)
+            for _ in range(3):
+                assert selectors.get_public_profile(username="phoenix")["bio"] == "rises"
+            assert any("profile cache unavailable" in r.getMessage() for r in caplog.records)
+
+            proc = start()  # an empty cache comes back on the same port
+            import time
+
+            time.sleep(0.3)  # past the cool-down
+            assert selectors.get_public_profile(username="phoenix")["bio"] == "rises"
+            assert selectors.get_public_profile(username="phoenix")["bio"] == "rises"
+            assert cache.stats()["hits"] == 1 and cache.stats()["db_loads"] == 1
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
