@@ -4,6 +4,7 @@ import logging
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 
 import pytest
@@ -276,3 +277,52 @@ def test_a_dead_redis_role_is_flagged_not_a_500(client):
     up = samples["seendr_scrape_source_up"]
     assert up[(("source", "redis_cache"),)] == 0
     assert up[(("source", "redis_state"),)] == 1
+
+
+def _scrape_url(url: str) -> dict[str, dict[tuple, float]]:
+    request = urllib.request.Request(url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    samples: dict[str, dict[tuple, float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return samples
+
+
+def test_a_real_chat_socket_moves_the_gauge_of_its_own_server(daphne_server):
+    """seendr.asgi wires the gauge around the real consumer; each replica counts its own sockets."""
+    import asyncio
+
+    import websockets
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    from accounts import guests
+    from accounts.identity import GUEST_SESSION_KEY
+
+    identity = guests.create_guest(ip="127.0.0.1")
+    store = SessionStore()
+    store[GUEST_SESSION_KEY] = identity.id
+    store.create()
+    one, other = daphne_server(METRICS_TOKEN=TOKEN), daphne_server(METRICS_TOKEN=TOKEN)
+    gauge = "seendr_websocket_connections"
+
+    async def scenario() -> tuple[float, float, float]:
+        headers = {
+            "Origin": "http://testserver",
+            "Cookie": f"{settings.SESSION_COOKIE_NAME}={store.session_key}",
+        }
+        async with websockets.connect(one.ws_url + "/ws/chat/", additional_headers=headers) as ws:
+            hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert hello["type"] == "hello"
+            during = (await asyncio.to_thread(_scrape_url, one.url))[gauge][()]
+            elsewhere = (await asyncio.to_thread(_scrape_url, other.url))[gauge][()]
+        for _ in range(50):  # the server notices the close a moment later
+            after = (await asyncio.to_thread(_scrape_url, one.url))[gauge][()]
+            if after == 0:
+                break
+            await asyncio.sleep(0.1)
+        return during, elsewhere, after
+
+    during, elsewhere, after = asyncio.run(scenario())
+    assert (during, elsewhere, after) == (1, 0, 0)
