@@ -232,7 +232,11 @@ def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, 
 
     from profiles.services import block
 
-    block(blocker_id=reporter.id, blocked_id=reported_id)
+    try:
+        block(blocker_id=reporter.id, blocked_id=reported_id)
+    except redis.RedisError as exc:
+        # An account's block row is in Postgres already; rebuild_block_sets restores the set.
+        log.warning("report: block of %s by %s not mirrored to redis: %s", reported_id, reporter.id, exc)
 
     if created:
         from moderation import tasks
