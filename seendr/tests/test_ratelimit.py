@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse, JsonResponse
 from django.test import override_settings
 from django.urls import path
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import free_port
 from seendr import keys, ratelimit
@@ -18,7 +22,7 @@ from seendr.redis_state import state
 
 
 def limits(**extra: str | None) -> dict:
-    return {**settings.RATE_LIMITS, **extra}
+    return {**django_settings.RATE_LIMITS, **extra}
 
 
 @ratelimit.rate_limit("t_api")
@@ -63,7 +67,7 @@ def test_unknown_scope_is_a_programming_error():
 
 
 def test_every_default_limit_parses():
-    for scope, spec in settings.RATE_LIMITS.items():
+    for scope, spec in django_settings.RATE_LIMITS.items():
         assert spec is None or ratelimit.parse(spec).count >= 1, scope
 
 
@@ -208,3 +212,43 @@ def test_rotating_through_one_ipv6_64_does_not_help(client):
     assert client.post("/thing/", REMOTE_ADDR="2001:db8::1").status_code == 200
     assert client.post("/thing/", REMOTE_ADDR="2001:db8::2").status_code == 429
     assert client.post("/thing/", REMOTE_ADDR="2001:db8:0:1::1").status_code == 200
+
+
+# --- The Lua script against a plain model of GCRA -----------------------------------------
+
+
+def model(times_ms: list[int], count: int, period_ms: int) -> list[tuple[bool, int]]:
+    """GCRA as the textbook states it: a request at t conforms if t >= TAT - tau, then TAT grows."""
+    interval = period_ms / count
+    tat = None
+    out = []
+    for now in times_ms:
+        base = now if tat is None or tat < now else tat
+        new_tat = base + interval
+        allow_at = new_tat - period_ms
+        if now < allow_at:
+            out.append((False, max(1, math.ceil(math.ceil(allow_at - now) / 1000))))
+        else:
+            tat = new_tat
+            out.append((True, 0))
+    return out
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    count=st.integers(min_value=1, max_value=8),
+    period_s=st.integers(min_value=1, max_value=120),
+    gaps=st.lists(st.integers(min_value=0, max_value=20_000), min_size=1, max_size=40),
+)
+def test_the_script_agrees_with_the_model(count, period_s, gaps):
+    state().delete(keys.rate_limit("t", "model"))
+    start = 1_800_000_000_000
+    times = list(itertools.accumulate(gaps, initial=start))[1:]
+    with override_settings(RATE_LIMITS=limits(t=f"{count}/{period_s}s")):
+        got = [ratelimit.check(scope="t", subject="model", now=t / 1000) for t in times]
+    expected = model(times, count, period_s * 1000)
+    assert [(d.allowed, d.retry_after) for d in got] == expected
+    # Never more than `count` in any window shorter than one interval past a full period.
+    allowed = [t for t, d in zip(times, got, strict=True) if d.allowed]
+    for i, t in enumerate(allowed):
+        assert sum(1 for u in allowed[i:] if u - t < period_s * 1000 / count) <= count
