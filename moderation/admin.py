@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -131,6 +132,7 @@ class ReportAdmin(admin.ModelAdmin):
         "created",
         "resolved_at",
         "resolved_by",
+        "record",
         "evidence_view",
         "history",
     )
@@ -152,6 +154,21 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.display(description="evidence")
     def evidence_view(self, obj: Report) -> str:
         return _evidence_html(obj)
+
+    @admin.display(description="about this person")
+    def record(self, obj: Report) -> str:
+        reports = Report.objects.filter(reported_identity=obj.reported_identity)
+        bans = Ban.objects.filter(identity_id=obj.reported_identity)
+        return format_html(
+            '<a href="{}?q={}">{} report(s)</a> from {} people, <a href="{}?q={}">{} ban(s)</a>',
+            reverse("admin:moderation_report_changelist"),
+            obj.reported_identity,
+            reports.count(),
+            reports.values("reporter_identity").distinct().count(),
+            reverse("admin:moderation_ban_changelist"),
+            obj.reported_identity,
+            bans.count(),
+        )
 
     @admin.display(description="decisions")
     def history(self, obj: Report) -> str:

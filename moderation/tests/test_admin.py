@@ -140,3 +140,10 @@ def test_non_staff_cannot_see_the_queue(client, reports):
     client.force_login(make_user("nosy"))
     response = client.get("/admin/moderation/reportqueue/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_report_page_shows_the_persons_record(admin_client, reports):
+    target = reports["m-minor"]
+    html = admin_client.get(f"/admin/moderation/report/{target.pk}/change/").content.decode()
+    assert f'?q={target.reported_identity}">1 report(s)</a> from 1 people' in html
+    assert "0 ban(s)" in html
