@@ -109,6 +109,15 @@ def _decision(raw: list) -> Decision:
     return Decision(allowed=False, retry_after=max(1, math.ceil(retry_ms / 1000)), remaining=0)
 
 
+def _counted(scope: str, decision: Decision) -> Decision:
+    """Count a refusal in /metrics (``seendr_rate_limited_total{scope}``, per process)."""
+    if not decision.allowed:
+        from seendr.metrics import RATE_LIMITED  # lazily: metrics pulls in the ops readers
+
+        RATE_LIMITED.labels(scope=scope).inc()
+    return decision
+
+
 def check(*, scope: str, subject: str, now: float | None = None, cost: int = 1) -> Decision:
     """Count one request of ``subject`` against the limit ``scope``; refuse it when over."""
     limit = limit_for(scope)
@@ -120,7 +129,7 @@ def check(*, scope: str, subject: str, now: float | None = None, cost: int = 1) 
     except redis.RedisError as exc:
         log.warning("rate limit %s: redis unavailable, failing open: %s", scope, exc)
         return ALLOW
-    return _decision(raw)
+    return _counted(scope, _decision(raw))
 
 
 async def acheck(*, scope: str, subject: str, now: float | None = None, cost: int = 1) -> Decision:
@@ -134,7 +143,7 @@ async def acheck(*, scope: str, subject: str, now: float | None = None, cost: in
     except redis.RedisError as exc:
         log.warning("rate limit %s: redis unavailable, failing open: %s", scope, exc)
         return ALLOW
-    return _decision(raw)
+    return _counted(scope, _decision(raw))
 
 
 def reset(*, scope: str, subject: str) -> None:

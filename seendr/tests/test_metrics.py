@@ -95,10 +95,15 @@ def test_request_latency_is_labelled_by_route_name_not_path(client):
     assert not any("no-such-page" in route for route in routes)
 
 
-def test_rate_limited_counter_is_exposed(client):
-    metrics.RATE_LIMITED.labels(scope="test_scope").inc()
-    samples = scrape(client)
-    assert samples["seendr_rate_limited_total"][(("scope", "test_scope"),)] >= 1
+def test_rate_limit_refusals_are_counted_by_scope(client):
+    from seendr import ratelimit
+
+    labels = (("scope", "ops_probe"),)
+    before = scrape(client).get("seendr_rate_limited_total", {}).get(labels, 0)
+    with override_settings(RATE_LIMITS={**settings.RATE_LIMITS, "ops_probe": "2/1m"}):
+        decisions = [ratelimit.check(scope="ops_probe", subject="u1", now=1000.0) for _ in range(5)]
+    assert [d.allowed for d in decisions] == [True, True, False, False, False]
+    assert scrape(client)["seendr_rate_limited_total"][labels] == before + 3
 
 
 class EchoConsumer(AsyncJsonWebsocketConsumer):
