@@ -177,7 +177,10 @@ def _single_flight(name: str, poll: Callable[[], tuple[bool, Any]], fill: Callab
     token = secrets.token_hex(8)
     if client.set(lock_key, token, nx=True, px=FILL_LOCK_MS):
         try:
-            return fill()
+            # Look again: a filler may have stored the value and released the lock between our
+            # miss and our lock (a slow thread would otherwise query Postgres a second time).
+            found, value = poll()
+            return value if found else fill()
         finally:
             try:
                 lua("profiles", "release_lock").run(client, [lock_key], [token])
