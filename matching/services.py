@@ -97,13 +97,22 @@ def card_for_sync(identity: Identity) -> dict[str, Any]:
 
 
 def card_for_id_sync(identity_id: str) -> dict[str, Any]:
+    """The card of a partner known only by id.
+
+    An account's card comes from the profile cache without touching Postgres; only when the
+    cache has no record (and so no name) is the account looked up.
+    """
+    user_id = identities.user_id_from_identity(identity_id)
+    if user_id is not None:
+        card = card_for_sync(Identity(id=identity_id, name="", guest=False, user_id=user_id))
+        if card.get("name"):
+            return card
     try:
         identity = identity_for_id(identity_id)
     except Exception:  # see card_for_sync
         log.warning("identity %s unavailable", identity_id, exc_info=True)
         identity = None
     if identity is None:
-        user_id = identities.user_id_from_identity(identity_id)
         identity = Identity(id=identity_id, name="Someone", guest=user_id is None, user_id=user_id)
     return card_for_sync(identity)
 

@@ -517,3 +517,28 @@ async def test_join_after_a_ban_was_written_is_refused_and_closed():
     assert frame["code"] == "banned"
     assert await expect_close(comm) == 4403
     await comm.disconnect()
+
+
+@with_db
+async def test_accounts_see_each_others_profile_cards():
+    from asgiref.sync import sync_to_async
+
+    from profiles.models import Profile
+
+    _, ann_key = await user_session("ann")
+    bob, bob_key = await user_session("bob")
+    await sync_to_async(Profile.objects.filter(user=bob).update)(display_name="Bobby", country="DE")
+    from profiles import services as profile_services
+
+    await sync_to_async(profile_services.invalidate_profile)(user_id=bob.pk)
+    ann_comm, _ = await open_socket(ann_key)
+    bob_comm, _ = await open_socket(bob_key)
+    await send(ann_comm, {"type": "join", "interests": ["go"]})
+    await expect(ann_comm, "queued")
+    await send(bob_comm, {"type": "join", "interests": ["go"]})
+    bob_matched = await expect(bob_comm, "matched")
+    ann_matched = await expect(ann_comm, "matched")
+    assert ann_matched["partner"]["name"] == "Bobby"
+    assert ann_matched["partner"]["country"] == "DE" and ann_matched["partner"]["guest"] is False
+    assert bob_matched["partner"]["name"] == "ann"
+    await close(ann_comm, bob_comm)
