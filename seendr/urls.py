@@ -23,3 +23,6 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# A lost database (raised anywhere, middleware included) answers 503, not 500.
+handler500 = "seendr.middleware_db.server_error"
