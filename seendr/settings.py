@@ -344,6 +344,9 @@ METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::
 OPS_SUMMARY_RECIPIENTS = env_list("OPS_SUMMARY_RECIPIENTS", "")
 # Celery workers log through LOGGING above (JSON in production) instead of Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# With late acks, a task running when the broker connection drops is redelivered to another
+# worker anyway: cancel it here rather than run it twice (Celery 6's default; silences a warning).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
 # --- Logging ----------------------------------------------------------------------------
 

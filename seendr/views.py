@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from seendr import health
 
@@ -26,13 +26,13 @@ def _online_now() -> int | None:
         return None
 
 
-@require_GET
+@require_safe  # load balancers probe with GET or HEAD
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness: the process answers. Checks nothing else on purpose."""
     return JsonResponse({"status": "ok"})
 
 
-@require_GET
+@require_safe  # load balancers probe with GET or HEAD
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: every dependency answers within a short timeout, else 503 naming the failures."""
     checks = health.check_all()

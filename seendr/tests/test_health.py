@@ -97,3 +97,9 @@ def test_readyz_is_ready_in_a_real_server(daphne_server):
     with urllib.request.urlopen(server.url + "/readyz", timeout=10) as response:
         assert response.status == 200
         assert json.loads(response.read())["down"] == []
+
+
+def test_probes_accept_head_and_refuse_writes(client):
+    assert client.head("/healthz").status_code == 200
+    assert client.head("/readyz").status_code == 200
+    assert client.post("/healthz").status_code == 405
