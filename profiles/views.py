@@ -27,7 +27,8 @@ def _initial(profile: Profile) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit_profile(request: HttpRequest) -> HttpResponse:
-    profile = Profile.objects.prefetch_related("interests").get(user=request.user)
+    # get_or_create: a user loaded from a raw fixture has no profile yet.
+    profile, _ = Profile.objects.prefetch_related("interests").get_or_create(user=request.user)
     if request.method == "POST":
         form = ProfileForm(request.POST, request.FILES)
         if form.is_valid():
