@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "seendr.middleware.banned_sessions",  # a ban signs the session out on its next request
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, so it is the first to see a view's exception: a lost database is a 503.
+    "seendr.middleware_db.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "seendr.urls"
