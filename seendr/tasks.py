@@ -12,6 +12,7 @@ import smtplib
 from celery import shared_task, signals
 
 from seendr import services
+from seendr.request_id import request_id
 from seendr.services import record_task_outcome
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,35 @@ def _on_retry(sender=None, request=None, **_: object) -> None:
 @signals.task_revoked.connect
 def _on_revoked(sender=None, request=None, **_: object) -> None:
     record_task_outcome(task=_name(sender, request), outcome="revoked")
+
+
+# --- Request ids across the queue ---------------------------------------------------------------
+# A task published while serving a request carries that request's id in a message header; the
+# worker puts it (or "task-<id>" for beat and other origins) in the logging context while the task
+# runs, so one id follows a request from nginx through Django into its background work.
+
+_REQUEST_ID_HEADER = "seendr_request_id"
+_tokens: dict[str, object] = {}
+
+
+@signals.before_task_publish.connect
+def _carry_request_id(headers=None, **_: object) -> None:
+    rid = request_id.get()
+    if rid and headers is not None:
+        headers.setdefault(_REQUEST_ID_HEADER, rid)
+
+
+@signals.task_prerun.connect
+def _enter_request_id(task_id=None, task=None, **_: object) -> None:
+    rid = getattr(getattr(task, "request", None), _REQUEST_ID_HEADER, None) or f"task-{task_id}"
+    _tokens[str(task_id)] = request_id.set(str(rid))
+
+
+@signals.task_postrun.connect
+def _leave_request_id(task_id=None, **_: object) -> None:
+    token = _tokens.pop(str(task_id), None)
+    if token is not None:
+        request_id.reset(token)
 
 
 # --- Beat tasks -------------------------------------------------------------------------------

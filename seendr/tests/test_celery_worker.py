@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 
 from seendr import celery_app, keys, stats, tasks
 from seendr.redis_state import state
+from seendr.request_id import request_id
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +24,12 @@ def test_a_real_worker_runs_the_sweep_and_counts_outcomes(celery_worker_process)
     ghost = "gghost0000002"
     state().sadd(keys.pool_waiting(), ghost)
     # Queued before any worker runs: the Live page's queue depth reads the real broker list.
-    tasks.sweep_pool.delay()
+    # Published while "serving a request": the worker logs the task's lines under that id.
+    token = request_id.set("req-from-web-0001")
+    try:
+        tasks.sweep_pool.delay()
+    finally:
+        request_id.reset(token)
     celery_app.send_task("seendr.tasks.sweep_pool", args=[1, 2, 3])  # wrong arguments: fails in the worker
     assert stats.celery_queue_depth()["queued"] == 2
 
@@ -36,13 +42,18 @@ def test_a_real_worker_runs_the_sweep_and_counts_outcomes(celery_worker_process)
         what="both outcomes",
     )
     assert not state().sismember(keys.pool_waiting(), ghost)
-    assert stats.celery_queue_depth() == {"queued": 0, "unacked": 0}
+    # Late acks: the message is acknowledged just after the outcome is counted.
+    wait_for(lambda: stats.celery_queue_depth() == {"queued": 0, "unacked": 0}, what="acks")
     failures = stats.recent_failures()
     assert failures[0]["task"] == "seendr.tasks.sweep_pool"
     assert "TypeError" in failures[0]["error"]
     # The worker logs through the project's logging config: JSON lines in production mode.
     json_lines = [json.loads(line) for line in worker.output().splitlines() if line.startswith("{")]
     assert any("ready." in line["message"] for line in json_lines), worker.output()
+    sweep_lines = [line for line in json_lines if line["message"].startswith("pool sweep:")]
+    assert [line["request_id"] for line in sweep_lines] == ["req-from-web-0001"], worker.output()
+    failed = [line for line in json_lines if "raised unexpected: TypeError" in line["message"]]
+    assert failed and failed[0]["request_id"].startswith("task-"), worker.output()
 
 
 def test_mail_task_retries_with_backoff_when_the_mail_server_is_down(celery_worker_process):
