@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import EmailMultiAlternatives, send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 
 from accounts import guests
@@ -43,14 +43,40 @@ def is_adult(birth_date: dt.date, today: dt.date | None = None) -> bool:
 # --- Accounts and guests -------------------------------------------------------------------
 
 
+class SignUpRefused(Exception):
+    """A concurrent sign-up took the username or the email first (``field`` says which)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def _lock(name: str) -> None:
+    """A transaction-scoped Postgres advisory lock on a name."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])
+
+
 @transaction.atomic
 def sign_up(*, username: str, email: str, birth_date: dt.date, password: str) -> AbstractBaseUser:
-    """Create an adult account and its profile; the verification code is mailed after commit."""
+    """Create an adult account and its profile; the verification code is mailed after commit.
+
+    The form checked that username and email are free (case-insensitively), but two sign-ups
+    can pass that check at once: advisory locks on both names (always username first, so two
+    sign-ups cannot deadlock) make the check and the insert one step.
+    """
     from accounts import tasks
 
     if not is_adult(birth_date):
         raise ValueError("Seendr is for adults only")
-    user = get_user_model().objects.create_user(username=username, email=email, password=password)
+    User = get_user_model()
+    _lock(f"signup.username.{username.lower()}")
+    _lock(f"signup.email.{email.lower()}")
+    if User.objects.filter(username__iexact=username).exists():
+        raise SignUpRefused("username")
+    if User.objects.filter(email__iexact=email).exists():
+        raise SignUpRefused("email")
+    user = User.objects.create_user(username=username, email=email, password=password)
     Profile.objects.filter(user=user).update(birth_date=birth_date)
     tasks.send_verification_code.delay_on_commit(user.pk)
     return user

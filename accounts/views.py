@@ -62,12 +62,19 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect(CHAT_URL)
     form = forms.SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.sign_up(
-            username=form.cleaned_data["username"],
-            email=form.cleaned_data["email"],
-            birth_date=form.cleaned_data["birth_date"],
-            password=form.cleaned_data["password1"],
-        )
+        try:
+            user = services.sign_up(
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                birth_date=form.cleaned_data["birth_date"],
+                password=form.cleaned_data["password1"],
+            )
+        except services.SignUpRefused as refused:
+            if refused.field == "username":
+                form.add_error("username", "A user with that username already exists.")
+            else:
+                form.add_error("email", forms.EMAIL_UNUSABLE)
+            return render(request, "accounts/signup.html", {"form": form}, status=400)
         request.session.pop(GUEST_SESSION_KEY, None)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome to Seendr! We emailed you a 6-digit code.")

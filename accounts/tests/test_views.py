@@ -150,3 +150,53 @@ def test_email_in_use_message_is_generic(client):
         "This email address cannot be used for a new account. If you already have an account, "
         "log in or reset your password."
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sign_ups_with_one_name_in_different_cases_make_one_account():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    names = ["racer", "Racer", "RACER", "racer", "rAcer", "racer", "RaCeR", "racer"]
+    barrier = threading.Barrier(len(names))
+
+    def attempt(i: int) -> int:
+        try:
+            client = Client()
+            data = signup_data(username=names[i], email=f"racer{i}@example.com")
+            barrier.wait(timeout=10)
+            return client.post("/accounts/signup/", data).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        statuses = list(pool.map(attempt, range(len(names))))
+    assert sorted(statuses) == [302] + [400] * (len(names) - 1)
+    assert User.objects.filter(username__iexact="racer").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sign_ups_with_one_email_make_one_account():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+    from django.test import Client
+
+    barrier = threading.Barrier(6)
+
+    def attempt(i: int) -> int:
+        try:
+            data = signup_data(username=f"mail{i}", email="Same@Example.com" if i % 2 else "same@example.com")
+            barrier.wait(timeout=10)
+            return Client().post("/accounts/signup/", data).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(attempt, range(6)))
+    assert sorted(statuses) == [302] + [400] * 5
+    assert User.objects.filter(email__iexact="same@example.com").count() == 1
