@@ -41,7 +41,9 @@ def guest_start(request: HttpRequest) -> HttpResponse:
         return redirect(CHAT_URL)
     if request.POST.get("adult") != "on":
         messages.error(request, "Please confirm that you are 18 or older and accept the rules.")
-        return render(request, "landing.html", {"guest_error": True}, status=400)
+        from seendr.views import _online_now  # the landing page's own count, outage-safe
+
+        return render(request, "landing.html", {"guest_error": True, "online": _online_now()}, status=400)
     existing = request.session.get(GUEST_SESSION_KEY)
     if existing and guests.get_guest(guest_id=existing) is not None:
         return redirect(CHAT_URL)
