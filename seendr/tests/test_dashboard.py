@@ -113,3 +113,9 @@ def test_live_page_degrades_when_the_state_redis_is_down(staff_client, settings)
     html = response.content.decode()
     assert tile(html, "matches_last_hour") == "—"
     assert tile(html, "online") == "—"
+
+
+def test_admin_index_links_to_the_live_page(staff_client):
+    html = staff_client.get("/admin/").content.decode()
+    assert f'href="{LIVE}"' in html
+    assert 'id="content-main"' in html  # the stock index still renders around it
