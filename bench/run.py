@@ -117,13 +117,26 @@ def main(argv: list[str]) -> int:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
         return 2
     harness.bench_env()
-    print(f"[bench] prefix {os.environ['SEENDR_KEY_PREFIX']} database {harness.BENCH_DB}", flush=True)
+    redis_proc = None
+    if not os.environ.get("BENCH_SHARED_REDIS"):
+        import tempfile
+
+        redis_proc = harness.start_private_redis(Path(tempfile.mkdtemp(prefix="seendr-bench-redis-")))
+    where = os.environ["REDIS_STATE_URL"].rsplit("/", 1)[0]
+    print(
+        f"[bench] prefix {os.environ['SEENDR_KEY_PREFIX']}, database {harness.BENCH_DB}, "
+        f"Redis {where} ({'private' if redis_proc else 'shared'})",
+        flush=True,
+    )
     harness.prepare_database(fresh=True)
     try:
         for name in names:
             run_one(name)
     finally:
         harness.delete_bench_keys()
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
         if not os.environ.get("BENCH_KEEP_DB"):
             harness.drop_database()
     from bench import report

@@ -55,7 +55,9 @@ def test_postgres_restart(stack) -> None:
 
     restarted_at = time.monotonic()
     wait_until(lambda: visitor.get("/readyz").status == 200, 15, interval=0.2, what="readyz 200 again")
-    assert visitor.get(f"/api/profiles/{cold}/").json()["username"] == cold
+    resp = visitor.get(f"/api/profiles/{cold}/")
+    assert resp.status == 200, f"{resp.status} {resp.text[:300]}"
+    assert resp.json()["username"] == cold
     assert visitor.get(f"/u/{cold}/").status == 200
     assert signed_in.get("/profile/").status == 200
     fresh = Browser(server.url)
