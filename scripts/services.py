@@ -63,11 +63,15 @@ def _postgres_url() -> str:
     pgdata.mkdir(parents=True, exist_ok=True)
     log(f"starting embedded PostgreSQL in {pgdata.relative_to(ROOT)}")
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    # The server listens on a Unix socket in pgdata. The socket directory goes in the host part,
-    # percent-encoded: dj-database-url then sets HOST (not an OPTIONS entry that child processes
-    # rebuilding a URL from HOST/PORT would lose), and libpq reads a host starting with "/" as a
-    # socket directory.
-    return f"postgres://postgres@{quote(str(server.pgdata), safe='')}/seendr"
+    # The server listens on a Unix socket: in pgdata, or in a short runtime directory when the
+    # pgdata path is too long for a socket name. Its directory goes in the host part,
+    # percent-encoded, with the port (libpq names the socket file after it): dj-database-url then
+    # sets HOST and PORT (which child processes rebuild URLs from), and libpq reads a host
+    # starting with "/" as a socket directory.
+    info = server.get_postmaster_info()
+    socket_dir = info.socket_dir or server.pgdata
+    port = f":{info.port}" if info.port else ""
+    return f"postgres://postgres@{quote(str(socket_dir), safe='')}{port}/seendr"
 
 
 def _redis_base_url() -> str:
