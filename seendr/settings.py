@@ -349,6 +349,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # With late acks, a task running when the broker connection drops is redelivered to another
 # worker anyway: cancel it here rather than run it twice (Celery 6's default; silences a warning).
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Probes and scrapers talk plain HTTP to each replica directly, not through the TLS front.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Logging ----------------------------------------------------------------------------
 

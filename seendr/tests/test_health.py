@@ -103,3 +103,14 @@ def test_probes_accept_head_and_refuse_writes(client):
     assert client.head("/healthz").status_code == 200
     assert client.head("/readyz").status_code == 200
     assert client.post("/healthz").status_code == 405
+
+
+def test_probes_skip_the_https_redirect_that_pages_get(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/").status_code == 301
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    with override_settings(METRICS_TOKEN="t0ken-for-this-test"):
+        assert (
+            client.get("/metrics", headers={"Authorization": "Bearer t0ken-for-this-test"}).status_code == 200
+        )
