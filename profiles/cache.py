@@ -403,16 +403,6 @@ def write_through(user_id: int) -> bool:
     return False
 
 
-def forget_username(username: str) -> None:
-    """Drop a (possibly negative) alias, e.g. when a user with that name is created."""
-    try:
-        _client().delete(keys.profile_alias(username))
-    except CacheUnavailable:
-        pass
-    except redis.RedisError as exc:
-        _failed(exc, "dropping a username alias")
-
-
 def warm(user_ids: list[int], *, batch_size: int = 500) -> Iterator[int]:
     """Load records in batches (one query, one pipeline each); yields each batch's size."""
     client = _client()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 _PUBLIC_USER_FIELDS = frozenset({"username", "is_active"})
@@ -25,6 +25,14 @@ def create_profile_for_user(sender, instance, created: bool, raw: bool = False, 
         Profile.objects.get_or_create(user=instance)
     elif update_fields is not None and not (set(update_fields) & _PUBLIC_USER_FIELDS):
         return  # e.g. last_login on every log-in
+    invalidate_profile(user_id=instance.pk)
+
+
+@receiver(post_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="profiles.forget_deleted_user")
+def forget_deleted_user(sender, instance, **kwargs) -> None:
+    """A deleted account's profile leaves the cache at once (after commit), not at its TTL."""
+    from profiles.services import invalidate_profile
+
     invalidate_profile(user_id=instance.pk)
 
 

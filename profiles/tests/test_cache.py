@@ -403,3 +403,21 @@ def test_cache_redis_dying_mid_traffic_and_coming_back(make_user, caplog, tmp_pa
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+@pytest.mark.django_db
+def test_deleted_and_deactivated_accounts_leave_the_cache_at_once(
+    client, make_user, django_capture_on_commit_callbacks
+):
+    gone, banned = make_user("gone"), make_user("banned")
+    gone_id = gone.pk
+    assert client.get("/api/profiles/gone/").status_code == 200
+    assert client.get("/api/profiles/banned/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        gone.delete()
+    banned.is_active = False
+    with django_capture_on_commit_callbacks(execute=True):
+        banned.save(update_fields=["is_active"])
+    assert client.get("/api/profiles/gone/").status_code == 404
+    assert client.get("/api/profiles/banned/").status_code == 404
+    assert selectors.get_cards(user_ids=[gone_id, banned.pk]) == {}
