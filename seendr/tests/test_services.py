@@ -56,3 +56,33 @@ def test_prune_gives_a_ttl_to_limit_and_idempotency_keys_that_lack_one():
     assert summary["ttl_fixed"] == 1
     assert 0 < client.ttl(keys.idempotency("like", "k1")) <= 24 * 3600
     assert client.ttl(keys.rate_limit("chat", "u1")) <= 30
+
+
+def test_prune_drops_old_evidence_and_lapsed_bans_through_moderation():
+    from moderation.models import Report
+
+    long_ago = timezone.now() - dt.timedelta(days=400)
+    old = Report.objects.create(
+        match_id="old1",
+        reporter_identity="ga",
+        reported_identity="gb",
+        reason="spam",
+        status="dismissed",
+        created=long_ago,
+        resolved_at=long_ago,
+        evidence={"transcript": [{"text": "hi"}]},
+    )
+    fresh = Report.objects.create(
+        match_id="new1",
+        reporter_identity="gc",
+        reported_identity="gd",
+        reason="spam",
+        evidence={"transcript": [{"text": "hello"}]},
+    )
+    state().zadd(keys.banned(), {"gexpired": 1.0, "gactive": 4_000_000_000.0})
+    summary = services.prune_expired()
+    assert summary["evidence_pruned"] == 1 and summary["bans_pruned"] == 1
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert old.evidence["transcript"] == [] and fresh.evidence["transcript"] == [{"text": "hello"}]
+    assert state().zrange(keys.banned(), 0, -1) == ["gactive"]
