@@ -71,22 +71,52 @@ def warm_profile_cache(*, limit: int = 10_000, batch_size: int = 500) -> int:
 
 
 # Redis keys that must always expire, with the TTL to give one found without (a bug elsewhere,
-# or a crash between SET and EXPIRE): SCAN patterns built from the key module.
-_MUST_EXPIRE: tuple[tuple[str, int], ...] = (
-    ("idempotency", 24 * 3600),
-    ("rate_limit", 24 * 3600),
-)
+# or a crash between SET and EXPIRE). The prefix of each family comes from the key module.
+def _must_expire() -> tuple[tuple[str, int], ...]:
+    return (
+        (keys.idempotency("", "")[:-1], 24 * 3600),  # "<prefix>idem:"
+        (keys.rate_limit("", "")[:-1], 24 * 3600),  # "<prefix>rl:"
+    )
 
 
-def _pattern(kind: str) -> str:
-    if kind == "idempotency":
-        return keys.idempotency("*", "*").replace("*:*", "*")
-    return keys.rate_limit("*", "*").replace("*:*", "*")
+_SCAN_BATCH = 1000
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def _give_missing_ttls(client: redis.Redis, *, prefix: str, ttl: int) -> int:
+    """EXPIRE every key under ``prefix`` that has none; pipelined in batches (one round trip per
+    thousand keys, not per key)."""
+    fixed = 0
+    batch: list[str] = []
+
+    def flush() -> int:
+        pipe = client.pipeline(transaction=False)
+        for key in batch:
+            pipe.ttl(key)
+        lacking = [key for key, left in zip(batch, pipe.execute(), strict=True) if left == -1]
+        if lacking:
+            pipe = client.pipeline(transaction=False)
+            for key in lacking:
+                pipe.expire(key, ttl)  # (EXPIRE NX would need Redis 7; the embedded one is 6.2)
+            pipe.execute()
+        batch.clear()
+        return len(lacking)
+
+    for key in client.scan_iter(match=_glob_escape(prefix) + "*", count=_SCAN_BATCH):
+        batch.append(key)
+        if len(batch) >= _SCAN_BATCH:
+            fixed += flush()
+    if batch:
+        fixed += flush()
+    return fixed
 
 
 def prune_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Housekeeping: lapsed bans out of the banned set, old report evidence cleared (when the
-    moderation app offers it), and any idempotency or rate-limit key found without a TTL given one.
+    """Housekeeping: lapsed bans out of the banned set and old report evidence cleared (the
+    moderation app's services), and any idempotency or rate-limit key found without a TTL given one.
     """
     summary: dict[str, int] = {}
     try:
@@ -97,15 +127,9 @@ def prune_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
         summary["bans_pruned"] = int(moderation.prune_expired_bans())
         prune_evidence = getattr(moderation, "prune_evidence", None)
         if prune_evidence is not None:
-            summary["evidence_pruned"] = int(prune_evidence())
+            summary["evidence_pruned"] = int(prune_evidence(now=now))
     client = state()
-    fixed = 0
-    for kind, ttl in _MUST_EXPIRE:
-        for key in client.scan_iter(match=_pattern(kind), count=1000):
-            if client.ttl(key) == -1:
-                client.expire(key, ttl)
-                fixed += 1
-    summary["ttl_fixed"] = fixed
+    summary["ttl_fixed"] = sum(_give_missing_ttls(client, prefix=p, ttl=ttl) for p, ttl in _must_expire())
     return summary
 
 

@@ -52,8 +52,13 @@ def test_prune_gives_a_ttl_to_limit_and_idempotency_keys_that_lack_one():
     client = state()
     client.set(keys.idempotency("like", "k1"), "x")  # no TTL: a bug elsewhere, or a crash
     client.set(keys.rate_limit("chat", "u1"), "1", ex=30)
+    pipe = client.pipeline(transaction=False)
+    for i in range(1200):  # more than one SCAN/pipeline batch
+        pipe.set(keys.idempotency("report", f"k{i}"), "x")
+    pipe.execute()
     summary = services.prune_expired()
-    assert summary["ttl_fixed"] == 1
+    assert summary["ttl_fixed"] == 1201
+    assert client.ttl(keys.idempotency("report", "k1199")) > 0
     assert 0 < client.ttl(keys.idempotency("like", "k1")) <= 24 * 3600
     assert client.ttl(keys.rate_limit("chat", "u1")) <= 30
 
