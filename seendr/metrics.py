@@ -146,7 +146,7 @@ class LiveStateCollector:
             labels=["source"],
         )
 
-        counts = stats._guard("live counts", lambda: stats.live_counts(now=now))
+        counts = stats.guarded("live counts", lambda: stats.live_counts(now=now))
         errors.add_metric(["presence"], 0 if counts is None else 1)
         if counts is not None:
             yield GaugeMetricFamily(
@@ -157,7 +157,7 @@ class LiveStateCollector:
             )
             yield GaugeMetricFamily("seendr_in_call", "Live matches in progress.", value=counts["in_call"])
 
-        totals = stats._guard("match totals", lambda: stats.match_totals(now=now))
+        totals = stats.guarded("match totals", lambda: stats.match_totals(now=now))
         errors.add_metric(["match_stats"], 0 if totals is None else 1)
         if totals is not None:
             yield CounterMetricFamily("seendr_matches", "Matches formed.", value=totals.matches)
@@ -171,7 +171,7 @@ class LiveStateCollector:
             )
             yield hist
 
-        cache = stats._guard("profile cache", stats.profile_cache_stats)
+        cache = stats.guarded("profile cache", stats.profile_cache_stats)
         errors.add_metric(["profile_cache"], 0 if cache is None else 1)
         if cache:
             family = CounterMetricFamily(
@@ -181,7 +181,7 @@ class LiveStateCollector:
                 family.add_metric([result], cache.get(field, 0))
             yield family
 
-        outcomes = stats._guard("task outcomes", stats.task_outcomes)
+        outcomes = stats.guarded("task outcomes", stats.task_outcomes)
         errors.add_metric(["celery_outcomes"], 0 if outcomes is None else 1)
         if outcomes is not None:
             family = CounterMetricFamily(
@@ -193,7 +193,7 @@ class LiveStateCollector:
                 family.add_metric([task, outcome], n)
             yield family
 
-        depth = stats._guard("celery queue", stats.celery_queue_depth)
+        depth = stats.guarded("celery queue", stats.celery_queue_depth)
         errors.add_metric(["broker"], 0 if depth is None else 1)
         if depth is not None:
             yield GaugeMetricFamily(

@@ -51,7 +51,7 @@ def minute_of(now: float) -> int:
     return int(now // 60)
 
 
-def _guard(source: str, fn: Callable[[], T]) -> T | None:
+def guarded(source: str, fn: Callable[[], T]) -> T | None:
     """Run one read; a Redis or database failure becomes None and a warning, never a 500."""
     try:
         return fn()
@@ -227,7 +227,7 @@ def redis_memory() -> dict[str, dict[str, Any] | None]:
                 "policy": str(info.get("maxmemory_policy", "")),
             }
 
-        result[role] = _guard(f"redis {role}", read)
+        result[role] = guarded(f"redis {role}", read)
     return result
 
 
@@ -251,11 +251,11 @@ def open_reports() -> int | None:
 def live_snapshot(*, now: float | None = None) -> dict[str, Any]:
     """One JSON-ready dict for the admin Live page; a source that fails gives None, not an error."""
     now = time.time() if now is None else now
-    series = _guard("matches per minute", lambda: matches_series(now=now, minutes=60))
-    waits = _guard("waits", lambda: recent_waits(now=now, seconds=60))
-    cache = _guard("profile cache", profile_cache_stats)
-    outcomes = _guard("task outcomes", task_outcomes)
-    counts = _guard("live counts", lambda: live_counts(now=now))
+    series = guarded("matches per minute", lambda: matches_series(now=now, minutes=60))
+    waits = guarded("waits", lambda: recent_waits(now=now, seconds=60))
+    cache = guarded("profile cache", profile_cache_stats)
+    outcomes = guarded("task outcomes", task_outcomes)
+    counts = guarded("live counts", lambda: live_counts(now=now))
     return {
         "generated_at": now,
         "online": counts["online"] if counts else None,
@@ -267,13 +267,13 @@ def live_snapshot(*, now: float | None = None) -> dict[str, Any]:
         "series": [{"minute": m, "matches": n} for m, n in series] if series else [],
         "cache": cache,
         "cache_hit_ratio": hit_ratio(cache) if cache else None,
-        "celery": _guard("celery queue", celery_queue_depth),
+        "celery": guarded("celery queue", celery_queue_depth),
         "failed_tasks": (
             sum(n for (_, outcome), n in outcomes.items() if outcome == "failure")
             if outcomes is not None
             else None
         ),
-        "recent_failures": _guard("recent failures", recent_failures) or [],
+        "recent_failures": guarded("recent failures", recent_failures) or [],
         "redis_memory": redis_memory(),
-        "open_reports": _guard("open reports", open_reports),
+        "open_reports": guarded("open reports", open_reports),
     }
