@@ -370,7 +370,7 @@ def main(budget_s: float) -> int:
     budget = harness.Budget(budget_s)
     procs = int(os.environ.get("BENCH_MATCHER_PROCS", "3"))
     coros = int(os.environ.get("BENCH_MATCHER_COROS", "16"))
-    window = float(os.environ.get("BENCH_MATCHER_SECONDS", "12"))
+    window = float(os.environ.get("BENCH_MATCHER_SECONDS", "10"))
     max_joins = int(os.environ.get("BENCH_MATCHER_MAX_JOINS", "60000"))
     levels = [int(x) for x in os.environ.get("BENCH_MATCHER_LEVELS", "10,1000,100000").split(",")]
     samples = int(os.environ.get("BENCH_MATCHER_SAMPLES", "1000"))

@@ -109,6 +109,8 @@ class Servers:
                     sys.executable,
                     "-m",
                     "daphne",
+                    "-v",
+                    "0",
                     "-b",
                     "127.0.0.1",
                     "-p",
@@ -336,12 +338,13 @@ def main(budget_s: float) -> int:
     small = int(os.environ.get("BENCH_WS_COMPARE_CONNECTIONS", "1000"))
     churners = int(os.environ.get("BENCH_WS_CHURN_CLIENTS", "600"))
     rate = float(os.environ.get("BENCH_WS_JOIN_RATE", "220"))  # joins/s: ~110 pairs/s
-    churn_seconds = float(os.environ.get("BENCH_WS_CHURN_SECONDS", "12"))
+    churn_seconds = float(os.environ.get("BENCH_WS_CHURN_SECONDS", "10"))
     configs = [
         c.split("+")
         for c in os.environ.get(
             "BENCH_WS_CONFIGS", "daphne+pubsub,daphne+core,uvicorn+pubsub,uvicorn+core"
         ).split(",")
+        if "+" in c
     ]
     cap = max(0, min(big, nofile // 2 - 2000))
     t0 = time.monotonic()
@@ -352,7 +355,7 @@ def main(budget_s: float) -> int:
 
     rows = []
     for kind, layer in configs:
-        if budget.left() < 100:
+        if budget.left() < 150:
             rows.append({"kind": kind, "layer": layer, "skipped": "time budget"})
             continue
         try:
@@ -363,7 +366,7 @@ def main(budget_s: float) -> int:
                     hold=hold_cookies[: max(0, small - churners)],
                     churn=churn_cookies,
                     churn_rate=rate,
-                    idle=4.0,
+                    idle=3.0,
                     churn_seconds=churn_seconds,
                     ramp_budget=25.0,
                     logdir=logdir,
@@ -371,9 +374,34 @@ def main(budget_s: float) -> int:
             )
         except Exception as exc:
             rows.append({"kind": kind, "layer": layer, "skipped": f"{type(exc).__name__}: {exc}"})
+    # The same default configuration at a light churn: what a match costs when nothing queues.
+    light_rate = float(os.environ.get("BENCH_WS_LIGHT_JOIN_RATE", "40"))
+    light = None
+    if budget.left() > 110 and light_rate > 0:
+        try:
+            light = run_config(
+                "daphne",
+                "pubsub",
+                hold=hold_cookies[: max(0, small - churners)],
+                churn=churn_cookies,
+                churn_rate=light_rate,
+                idle=2.0,
+                churn_seconds=churn_seconds,
+                ramp_budget=25.0,
+                logdir=logdir,
+            )
+            light["label"] = f"daphne + pubsub, light churn ({light_rate:.0f} joins/s)"
+        except Exception as exc:
+            light = {
+                "kind": "daphne",
+                "layer": "pubsub",
+                "skipped": f"{type(exc).__name__}: {exc}",
+                "label": "daphne + pubsub, light churn",
+            }
     big_row = None
     ramp_budget = max(20.0, budget.left() - churn_seconds - 40)
     if budget.left() > 60 and cap > small:
+        # (the large run goes last: whatever time is left is its ramp)
         try:
             big_row = run_config(
                 "daphne",
@@ -383,9 +411,10 @@ def main(budget_s: float) -> int:
                 churn_rate=rate,
                 idle=5.0,
                 churn_seconds=churn_seconds,
-                ramp_budget=min(120.0, ramp_budget),
+                ramp_budget=min(150.0, ramp_budget),
                 logdir=logdir,
             )
+            big_row["label"] = f"daphne + pubsub, large run ({big_row['opened']:,} opened)"
         except Exception as exc:
             big_row = {"kind": "daphne", "layer": "pubsub", "skipped": f"{type(exc).__name__}: {exc}"}
 
@@ -404,11 +433,12 @@ def main(budget_s: float) -> int:
         "Load generators, both servers, Redis and PostgreSQL share the same 2 CPUs.",
     ]
     table = []
-    for r in rows + ([big_row] if big_row else []):
+    extra = [r for r in (light, big_row) if r]
+    for r in rows + extra:
         if "skipped" in r:
             table.append(
                 [
-                    f"{r['kind']} + {r['layer']}",
+                    r.get("label") or f"{r['kind']} + {r['layer']}",
                     None,
                     None,
                     None,
@@ -424,7 +454,7 @@ def main(budget_s: float) -> int:
             continue
         table.append(
             [
-                f"{r['kind']} + {r['layer']}",
+                r.get("label") or f"{r['kind']} + {r['layer']}",
                 r["held_at_end"],
                 r["pairs_s"],
                 r["ttm"]["p50_ms"],
@@ -455,12 +485,12 @@ def main(budget_s: float) -> int:
         table,
     )
     detail = []
-    for r in rows + ([big_row] if big_row else []):
+    for r in rows + extra:
         if "skipped" in r:
             continue
         detail.append(
             [
-                f"{r['kind']} + {r['layer']}",
+                r.get("label") or f"{r['kind']} + {r['layer']}",
                 r["opened"],
                 r["connect_failed"],
                 r["closed_early"],

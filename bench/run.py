@@ -24,7 +24,7 @@ from bench import harness
 BENCHMARKS: dict[str, tuple[str, float, str, list[tuple[str, str, str]]]] = {
     "matcher": (
         "bench.bench_matcher",
-        110.0,
+        80.0,
         "Matcher: Redis Lua pool vs PostgreSQL SKIP LOCKED",
         [
             ("Redis pool throughput", ">= 5,000 pairs/s (10,000 joins/s)", "pairs/s"),
@@ -34,7 +34,7 @@ BENCHMARKS: dict[str, tuple[str, float, str, list[tuple[str, str, str]]]] = {
     ),
     "websocket": (
         "bench.bench_websocket",
-        230.0,
+        280.0,
         "WebSocket load: Daphne/uvicorn, two channel layers",
         [
             ("concurrent connections held", ">= 10,000", "connections"),
@@ -46,7 +46,7 @@ BENCHMARKS: dict[str, tuple[str, float, str, list[tuple[str, str, str]]]] = {
     ),
     "profile_cache": (
         "bench.bench_profile_cache",
-        110.0,
+        95.0,
         "Profile cache: Redis cache-aside vs PostgreSQL only",
         [
             ("hit ratio (Zipf s=1.1)", ">= 97%", "%"),
@@ -57,7 +57,7 @@ BENCHMARKS: dict[str, tuple[str, float, str, list[tuple[str, str, str]]]] = {
     ),
     "leaderboard": (
         "bench.bench_leaderboard",
-        70.0,
+        45.0,
         "Leaderboard: 1,000,000 members",
         [
             ("top-100 + my rank p50", "<= 2 ms", "ms"),
