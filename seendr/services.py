@@ -100,7 +100,7 @@ def _give_missing_ttls(client: redis.Redis, *, prefix: str, ttl: int) -> int:
         if lacking:
             pipe = client.pipeline(transaction=False)
             for key in lacking:
-                pipe.expire(key, ttl)  # (EXPIRE NX would need Redis 7; the embedded one is 6.2)
+                pipe.expire(key, ttl)  # (not EXPIRE NX: that needs Redis 7, and 6.x servers exist)
             pipe.execute()
         batch.clear()
         return len(lacking)
