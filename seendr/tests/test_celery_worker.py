@@ -74,3 +74,28 @@ def test_mail_task_retries_with_backoff_when_the_mail_server_is_down(celery_work
     )
     assert "Retry in" in worker.output()
     assert stats.task_outcomes().get(("seendr.tasks.send_moderation_summary", "failure"), 0) == 0
+
+
+def test_broker_visibility_timeout_outlasts_every_task_and_retry():
+    """With late acks on Redis, a task still running (or waiting for its retry countdown) when the
+    visibility timeout passes is handed to a second worker: every limit must stay below it."""
+    from django.conf import settings
+
+    from seendr.management.commands.install_beat_schedule import registered_tasks
+
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1
+    assert settings.CELERY_TASK_TIME_LIMIT < visibility
+    assert settings.CELERY_TASK_SOFT_TIME_LIMIT < settings.CELERY_TASK_TIME_LIMIT
+    registered_tasks()
+    for name, task in celery_app.tasks.items():
+        if name.startswith("celery."):
+            continue
+        assert (task.time_limit or 0) < visibility, name
+        if getattr(task, "autoretry_for", ()):
+            longest_wait = (
+                getattr(task, "retry_backoff_max", 600) if task.retry_backoff else task.default_retry_delay
+            )
+            assert longest_wait < visibility, name
+    # Blocking broker reads must not trip the socket timeout (the redis-py 8 trap in DESIGN.md).
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"] > 1
