@@ -23,7 +23,12 @@ ROOT = Path(__file__).resolve().parent
 
 def _delete_prefixed_keys() -> None:
     pattern = settings.SEENDR_KEY_PREFIX + "*"
-    urls = {settings.REDIS_CACHE_URL, settings.REDIS_STATE_URL, settings.REDIS_CHANNELS_URL, settings.CELERY_BROKER_URL}
+    urls = {
+        settings.REDIS_CACHE_URL,
+        settings.REDIS_STATE_URL,
+        settings.REDIS_CHANNELS_URL,
+        settings.CELERY_BROKER_URL,
+    }
     channel_prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix")
     for url in urls:
         client = redis.Redis.from_url(url)
@@ -159,8 +164,21 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[Callable[..., 
     def start(**env: str) -> ServerProcess:
         log = tmp_path / f"celery-{len(started)}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "seendr", "worker", "--pool=solo", "--loglevel=INFO",
-             "-Q", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "seendr",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
             cwd=ROOT,
             env=server_env(**env),
             stdout=log.open("w"),

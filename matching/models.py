@@ -41,7 +41,9 @@ class Match(models.Model):
         ordering = ["-ended_at"]
         verbose_name_plural = "matches"
         constraints = [
-            models.CheckConstraint(condition=models.Q(duration_seconds__gte=0), name="match_duration_non_negative"),
+            models.CheckConstraint(
+                condition=models.Q(duration_seconds__gte=0), name="match_duration_non_negative"
+            ),
             models.CheckConstraint(
                 condition=~models.Q(identity_a=models.F("identity_b")), name="match_not_with_self"
             ),

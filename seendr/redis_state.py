@@ -67,7 +67,7 @@ class LuaScript:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.source = path.read_text()
-        self.sha = hashlib.sha1(self.source.encode()).hexdigest()
+        self.sha = hashlib.sha1(self.source.encode(), usedforsecurity=False).hexdigest()
 
     def run(self, client: redis.Redis, keys: list[str], args: list[Any]) -> Any:
         try:

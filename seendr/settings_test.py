@@ -11,7 +11,12 @@ os.environ.setdefault("SEENDR_KEY_PREFIX", f"seendrtest{os.getpid()}:")
 os.environ.setdefault("LOG_JSON", "0")
 # Without configured URLs, tests use Redis databases 12..15 (the app uses 0..3, benchmarks
 # 8..11; see scripts/services.py), so a per-test SCAN never walks a developer's keys.
-for _name, _db in (("REDIS_CACHE_URL", 12), ("REDIS_STATE_URL", 13), ("REDIS_CHANNELS_URL", 14), ("CELERY_BROKER_URL", 15)):
+for _name, _db in (
+    ("REDIS_CACHE_URL", 12),
+    ("REDIS_STATE_URL", 13),
+    ("REDIS_CHANNELS_URL", 14),
+    ("CELERY_BROKER_URL", 15),
+):
     os.environ.setdefault(_name, f"redis://127.0.0.1:6379/{_db}")
 
 from seendr.settings import *  # noqa: E402,F403
