@@ -207,7 +207,7 @@ def main(budget_s: float) -> int:
 
     # 2. Warm everything, like warm_cache (two processes: building records is CPU-bound Python).
     t_warm = time.perf_counter()
-    warmed = parallel_warm(ids, procs=2, seconds=max(10.0, budget.left() - 45))
+    warmed = parallel_warm(ids, procs=2, seconds=max(10.0, budget.left() - 30))
     warm_seconds = time.perf_counter() - t_warm
 
     # 3. Measured reads, PostgreSQL interleaved.
@@ -216,7 +216,7 @@ def main(budget_s: float) -> int:
     pg_lat: list[float] = []
     wrong = 0
     for i, rank in enumerate(draw(reads)):
-        if budget.left() < 25:
+        if budget.left() < 8:
             break
         name = names[rank]
         t0 = time.perf_counter()
@@ -246,7 +246,7 @@ def main(budget_s: float) -> int:
         hit_ratio,
         "%",
         hit_ratio >= 97.0,
-        f"{measured['hits'] + measured['misses']:,} reads after warming all profiles",
+        f"{measured['hits'] + measured['misses']:,} reads after warming {warmed:,} of {len(ids):,} profiles",
     )
     result.target(
         "hit ratio, cold start (traffic alone)",
@@ -296,7 +296,7 @@ def main(budget_s: float) -> int:
                 cold_seconds,
             ],
             [
-                "after warming all profiles",
+                f"after warming {warmed:,} profiles",
                 measured["hits"] + measured["misses"],
                 measured["hits"],
                 measured["misses"],

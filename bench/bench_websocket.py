@@ -337,7 +337,7 @@ def main(budget_s: float) -> int:
     big = int(os.environ.get("BENCH_WS_CONNECTIONS", "10000"))
     small = int(os.environ.get("BENCH_WS_COMPARE_CONNECTIONS", "1000"))
     churners = int(os.environ.get("BENCH_WS_CHURN_CLIENTS", "600"))
-    rate = float(os.environ.get("BENCH_WS_JOIN_RATE", "220"))  # joins/s: ~110 pairs/s
+    rate = float(os.environ.get("BENCH_WS_PAIR_RATE", "110"))  # pairs/s offered (~2x as many joins)
     churn_seconds = float(os.environ.get("BENCH_WS_CHURN_SECONDS", "10"))
     configs = [
         c.split("+")
@@ -375,7 +375,7 @@ def main(budget_s: float) -> int:
         except Exception as exc:
             rows.append({"kind": kind, "layer": layer, "skipped": f"{type(exc).__name__}: {exc}"})
     # The same default configuration at a light churn: what a match costs when nothing queues.
-    light_rate = float(os.environ.get("BENCH_WS_LIGHT_JOIN_RATE", "40"))
+    light_rate = float(os.environ.get("BENCH_WS_LIGHT_PAIR_RATE", "20"))
     light = None
     if budget.left() > 110 and light_rate > 0:
         try:
@@ -390,7 +390,7 @@ def main(budget_s: float) -> int:
                 ramp_budget=25.0,
                 logdir=logdir,
             )
-            light["label"] = f"daphne + pubsub, light churn ({light_rate:.0f} joins/s)"
+            light["label"] = f"daphne + pubsub, light churn ({light_rate:.0f} pairs/s offered)"
         except Exception as exc:
             light = {
                 "kind": "daphne",
@@ -422,8 +422,10 @@ def main(budget_s: float) -> int:
     result.setup = [
         f"Two server processes per configuration on loopback; two load-generator processes (asyncio, "
         f"`websockets`); {churners} churn clients sharing one interest (stage-1 match at once) at "
-        f"{rate:.0f} joins/s in all, for {churn_seconds:.0f} s, while the other connections are held with "
-        "an application heartbeat (`ping` every 20 s).",
+        f"{rate:.0f} pairs/s offered (the initiator sends `next` at once, the other side re-joins at the "
+        f"paced rate), for {churn_seconds:.0f} s, while the other connections are held with an application "
+        "heartbeat (`ping` every 20 s); the light run offers "
+        f"{light_rate:.0f} pairs/s.",
         f"Comparison runs hold {small:,} connections each; the large run holds up to {cap:,} on the default "
         f"configuration (Daphne + `RedisPubSubChannelLayer`). Open-file limit raised to {nofile:,}.",
         f"{len(cookies):,} guest sessions created directly in {session_s:.1f} s "

@@ -158,7 +158,11 @@ class TokenBucket:
 
 
 async def _churn_client(conn: Conn, tag: str, bucket: TokenBucket, until: float, stats: Stats) -> None:
-    """join -> matched -> signals -> chat -> next (initiator) / partner_left -> join (other side)."""
+    """join -> matched -> signals -> chat -> next (initiator) / partner_left -> join (other side).
+
+    Only the explicit joins take a token: each pair's initiator re-joins with ``next`` and each
+    other side with ``join``, so pairs formed per second equal the bucket's rate.
+    """
     need_join = True
     t_join = 0.0
     while time.monotonic() < until and conn.open:
@@ -216,7 +220,8 @@ async def _churn_client(conn: Conn, tag: str, bucket: TokenBucket, until: float,
         if ended_early:
             stats.error("partner_left_mid_call")
         if initiator:
-            await bucket.take()
+            # The initiator moves on at once, as a person pressing Next does; the token bucket paces
+            # the other side's re-join, so pairs/s offered equals the bucket's rate.
             if time.monotonic() >= until:
                 await conn.send({"type": "leave"})  # the window is over: end the match, do not re-join
                 break
@@ -253,7 +258,8 @@ async def _send_signals(conn: Conn, mid: str, kind: str, stats: Stats) -> None:
 
 async def run_async(plan: dict[str, Any], ramp_done, go_at) -> dict[str, Any]:
     """plan: urls, hold_cookies, churn_cookies, ramp_deadline (monotonic), connect_concurrency,
-    heartbeat_seconds, idle_seconds, churn_seconds, churn_rate (joins/s of this process), tag, seed.
+    heartbeat_seconds, idle_seconds, churn_seconds, churn_rate (pairs/s offered by this process),
+    tag, seed.
 
     Timeline: open the held and churn connections (bounded by ramp_deadline), set ``ramp_done``,
     wait for the orchestrator's ``go_at`` (monotonic), hold idle for ``idle_seconds``, churn for
