@@ -212,6 +212,7 @@ def run_config(
     ramp_budget: float,
     logdir: Path,
     loadgens: int = 2,
+    profile: str = "",
 ) -> dict:
     from bench import wsload
 
@@ -254,10 +255,15 @@ def run_config(
         time.sleep(max(0.0, start + 0.5 - time.monotonic()))
         rss_idle = servers.rss()
         c0 = servers.cpu_seconds()
+        prof = ""
+        if profile == "idle":
+            prof = harness.pyspy_summary(servers.ps[0].pid, max(1.0, idle - 2.0))
         time.sleep(max(0.1, start + idle - 0.2 - time.monotonic()))
         cpu_idle = (servers.cpu_seconds() - c0) / max(0.1, idle - 0.7)
         time.sleep(max(0.0, start + idle + 0.5 - time.monotonic()))
         c1 = servers.cpu_seconds()
+        if profile == "churn":
+            prof = harness.pyspy_summary(servers.ps[0].pid, min(5.0, churn_seconds - 2.0))
         time.sleep(max(0.1, start + idle + churn_seconds - 0.5 - time.monotonic()))
         cpu_churn = (servers.cpu_seconds() - c1) / max(0.1, churn_seconds - 1.0)
         rss_peak = servers.rss()
@@ -311,6 +317,7 @@ def run_config(
         "relay": harness.summary_ms(relay),
         "sent_relay": sum(r["sent_relay"] for r in results),
         "lost": sum(r["lost_relay"] for r in results),
+        "profile": prof,
         "pings": sum(r["pings"] for r in results),
         "pongs": sum(r["pongs"] for r in results),
         "errors": errors,
@@ -370,6 +377,7 @@ def main(budget_s: float) -> int:
                     churn_seconds=churn_seconds,
                     ramp_budget=25.0,
                     logdir=logdir,
+                    profile="churn" if kind == "daphne" else "",
                 )
             )
         except Exception as exc:
@@ -413,6 +421,7 @@ def main(budget_s: float) -> int:
                 churn_seconds=churn_seconds,
                 ramp_budget=min(150.0, ramp_budget),
                 logdir=logdir,
+                profile="idle",
             )
             big_row["label"] = f"daphne + pubsub, large run ({big_row['opened']:,} opened)"
         except Exception as exc:
@@ -621,6 +630,13 @@ def main(budget_s: float) -> int:
             ],
         )
         result.notes.append(_verdict(ran))
+    profiles = []
+    for r in [*rows, *(x for x in (light, big_row) if x)]:
+        if r.get("profile"):
+            phase = "holding only (heartbeats)" if r is big_row else "during the churn"
+            label = r.get("label") or f"{r['kind']} + {r['layer']}"
+            profiles.append(f"py-spy, one server process of {label}, {phase}:\n{r['profile']}")
+    result.profile = "\n\n".join(profiles)
     result.notes.append(f"Server logs of this run were in {logdir.name} (temporary).")
     harness.write_result(result, started)
     return 0

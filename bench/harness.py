@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -467,6 +468,7 @@ def pyspy_summary(pid: int, seconds: float, limit: int = 15) -> str:
         if not out.exists():
             return ""
         own: dict[str, int] = {}
+        inclusive: dict[str, int] = {}
         total = 0
         for line in out.read_text(errors="replace").splitlines():
             stack, _, count = line.rpartition(" ")
@@ -474,9 +476,25 @@ def pyspy_summary(pid: int, seconds: float, limit: int = 15) -> str:
                 continue
             n = int(count)
             total += n
-            leaf = stack.split(";")[-1] if stack else "?"
-            own[leaf] = own.get(leaf, 0) + n
+            # "function (path/file.py:line)": aggregate per function, not per line.
+            frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")] if stack else ["?"]
+            own[frames[-1]] = own.get(frames[-1], 0) + n
+            for frame in set(frames):
+                if any(f"({app}/" in frame for app in PROJECT_DIRS):
+                    inclusive[frame] = inclusive.get(frame, 0) + n
     if not total:
         return ""
-    rows = sorted(own.items(), key=lambda kv: -kv[1])[:limit]
-    return "\n".join(f"{100.0 * n / total:5.1f}%  {name}" for name, n in rows)
+    lines = [f"{total} samples (busy threads only). Own time:"]
+    lines += [
+        f"{100.0 * n / total:5.1f}%  {name}" for name, n in sorted(own.items(), key=lambda kv: -kv[1])[:limit]
+    ]
+    if inclusive:
+        lines.append("Project code, inclusive time:")
+        lines += [
+            f"{100.0 * n / total:5.1f}%  {name}"
+            for name, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:limit]
+        ]
+    return "\n".join(lines)
+
+
+PROJECT_DIRS = ("seendr", "matching", "profiles", "accounts", "leaderboard", "moderation", "bench")
