@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 IMG = ROOT / "docs" / "img"
+# Hand-written reading of the results (mechanisms and next steps), appended to the generated page.
+ANALYSIS = ROOT / "bench" / "ANALYSIS.md"
 
 ORDER = ["matcher", "websocket", "profile_cache", "leaderboard"]
 
@@ -66,6 +68,8 @@ def draw(result: dict[str, Any]) -> str | None:
             ax.set_xscale("log")
         if plot.get("logy"):
             ax.set_yscale("log")
+        else:
+            ax.set_ylim(bottom=0)  # a bar or line that starts above zero exaggerates differences
         ax.set_title(plot["title"], fontsize=10)
         ax.set_xlabel(plot["xlabel"], fontsize=9)
         ax.set_ylabel(plot["ylabel"], fontsize=9)
@@ -89,8 +93,10 @@ def md_table(columns: list[str], rows: list[list[Any]]) -> list[str]:
     return out
 
 
-def verdict(ok: bool | None) -> str:
-    return {True: "**met**", False: "**missed**", None: "not measured"}[ok]
+def verdict(ok: bool | None, measured: object = None) -> str:
+    if ok is None:
+        return "reported" if measured is not None else "not measured"
+    return "**met**" if ok else "**missed**"
 
 
 def render(results: list[dict[str, Any]]) -> str:
@@ -110,9 +116,20 @@ def render(results: list[dict[str, Any]]) -> str:
     for r in results:
         for t in r.get("targets", []):
             measured = f"{fmt(t['measured'])} {t['unit']}" if t["measured"] is not None else "not measured"
-            rows.append([r["title"], t["metric"], t["target"], measured, verdict(t["ok"])])
+            rows.append(
+                [
+                    r["title"],
+                    t["metric"],
+                    t["target"],
+                    measured,
+                    verdict(t["ok"], t["measured"]),
+                    t.get("note", ""),
+                ]
+            )
     lines += (
-        md_table(["benchmark", "metric", "target", "measured", "verdict"], rows) if rows else ["(no results)"]
+        md_table(["benchmark", "metric", "target", "measured", "verdict", "conditions"], rows)
+        if rows
+        else ["(no results)"]
     )
     for r in results:
         lines += ["", f"## {r['title']}", ""]
@@ -128,7 +145,7 @@ def render(results: list[dict[str, Any]]) -> str:
                         t["metric"],
                         t["target"],
                         f"{fmt(t['measured'])} {t['unit']}" if t["measured"] is not None else "not measured",
-                        verdict(t["ok"]),
+                        verdict(t["ok"], t["measured"]),
                         t.get("note", ""),
                     ]
                     for t in r["targets"]
@@ -151,6 +168,8 @@ def render(results: list[dict[str, Any]]) -> str:
                 f"{m.get('memory_gib')} GiB, Python {m.get('python')}; load average (1, 5, 15 min) "
                 f"{m.get('load_avg_at_start')} at the start, {m.get('load_avg_at_end')} at the end._"
             )
+    if ANALYSIS.exists():
+        lines += ["", ANALYSIS.read_text().rstrip()]
     return "\n".join(lines).rstrip() + "\n"
 
 
