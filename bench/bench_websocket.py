@@ -43,16 +43,21 @@ LAYERS = {
 }
 
 
-def raise_nofile() -> int:
+def raise_nofile(want: int = 65536) -> int:
+    """Raise the open-file limit of this process (children inherit it): to ``want`` when allowed
+    (root may raise the hard limit too), else to the hard limit. Returns the soft limit in force."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else 65536
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    except (ValueError, OSError):
-        return soft
-    return target
+    for new_soft, new_hard in ((want, max(hard, want)), (min(want, hard), hard)):
+        if hard == resource.RLIM_INFINITY:
+            new_hard = hard
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new_soft, new_hard))
+            return new_soft
+        except (ValueError, OSError):
+            continue
+    return soft
 
 
 def make_guest_sessions(n: int) -> list[str]:
@@ -353,7 +358,8 @@ def main(budget_s: float) -> int:
         ).split(",")
         if "+" in c
     ]
-    cap = max(0, min(big, nofile // 2 - 2000))
+    # Each of the two servers and the two load generators holds about half of the sockets.
+    cap = max(0, min(big, 2 * (nofile - 2000)))
     t0 = time.monotonic()
     cookies = make_guest_sessions(max(big, small) + churners)
     session_s = time.monotonic() - t0
