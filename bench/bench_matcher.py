@@ -460,7 +460,8 @@ def main(budget_s: float) -> int:
             else ""
         )
         + "the client processes (one round trip per join through redis-py's asyncio client) use the rest of "
-        "the 2 cores — see the profile below. PostgreSQL CPU counts every backend of the shared server."
+        "the 2 cores — see the profile below. PostgreSQL CPU counts every postgres process of the shared "
+        "server (indicative only)."
     )
 
     curve_budget = harness.Budget(max(20.0, budget.left() - 5))
