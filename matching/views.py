@@ -14,16 +14,37 @@ logger = logging.getLogger(__name__)
 
 WS_PATH = "/ws/chat/"
 
+# Offered in the chat page's language picker (ISO 639-1); the matcher accepts any such code.
+CHAT_LANGUAGES = (
+    ("en", "English"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("it", "Italiano"),
+    ("pt", "Português"),
+    ("nl", "Nederlands"),
+    ("pl", "Polski"),
+    ("tr", "Türkçe"),
+    ("ru", "Русский"),
+    ("uk", "Українська"),
+    ("ar", "العربية"),
+    ("hi", "हिन्दी"),
+    ("zh", "中文"),
+    ("ja", "日本語"),
+    ("ko", "한국어"),
+)
 
-def _prefilled_interests(user_id: int | None) -> list[str]:
-    """The account's saved interests, so Start works with one click. Guests type their own."""
+
+def _prefilled(user_id: int | None) -> tuple[list[str], str]:
+    """The account's saved interests and first language, so Start works with one click."""
     if user_id is None:
-        return []
+        return [], ""
     from profiles import selectors
 
     prefs = selectors.get_match_preferences(user_id=user_id)
-    interests = prefs.get("interests") if isinstance(prefs, dict) else getattr(prefs, "interests", None)
-    return [str(tag) for tag in interests or []]
+    interests = [str(tag) for tag in prefs.get("interests") or []]
+    languages = [str(code) for code in prefs.get("languages") or []]
+    return interests, languages[0] if languages else ""
 
 
 @require_GET
@@ -32,13 +53,19 @@ def chat(request: HttpRequest) -> HttpResponse:
     if identity is None:
         return redirect("/")
     try:
-        interests = _prefilled_interests(identity.user_id)
+        interests, lang = _prefilled(identity.user_id)
     except Exception:  # a cold profile store must not keep anyone out of the chat
         logger.warning("could not load match preferences for %s", identity.id, exc_info=True)
-        interests = []
+        interests, lang = [], ""
     config = {
         "wsPath": WS_PATH,
         "me": identity.public(),
         "interests": interests,
     }
-    return render(request, "chat.html", {"chat_config": config, "prefilled_interests": ", ".join(interests)})
+    context = {
+        "chat_config": config,
+        "prefilled_interests": ", ".join(interests),
+        "prefilled_lang": lang,
+        "languages": CHAT_LANGUAGES,
+    }
+    return render(request, "chat.html", context)

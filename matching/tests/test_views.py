@@ -99,6 +99,35 @@ def test_account_gets_its_saved_interests_prefilled(client):
     assert sorted(t.strip() for t in value.split(",")) == ["chess", "jazz"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_account_gets_its_first_language_preselected(client):
+    user = get_user_model().objects.create_user(username="ines", password="pw-12345-long")
+    with transaction.atomic():
+        profile_services.update_profile(
+            user_id=user.pk, display_name="Inês", bio="", country="PT", languages=["pt", "en"], interests=[]
+        )
+    client.force_login(user)
+
+    html = client.get("/chat/").content.decode()
+
+    selected = re.findall(r'<option value="([a-z]*)" selected>', html)
+    assert selected == ["pt"]
+
+
+@pytest.mark.django_db
+def test_guest_language_picker_defaults_to_any(client):
+    guest = guests.create_guest(ip="203.0.113.10")
+    session = client.session
+    session[GUEST_SESSION_KEY] = guest.id
+    session.save()
+
+    html = client.get("/chat/").content.decode()
+
+    assert 'data-testid="lang"' in html
+    assert re.findall(r'<option value="([a-z]*)" selected>', html) == []
+    assert '<option value="">Any language</option>' in html
+
+
 @pytest.mark.django_db
 def test_page_has_no_inline_script_or_handlers(client):
     guest = guests.create_guest(ip="203.0.113.8")

@@ -352,3 +352,29 @@ def test_lost_session_sends_the_page_home(chat_server, account, browsers):
     chat_server.crash()
     chat_server.start_again()
     tab.page.wait_for_url(f"{chat_server.url}/", timeout=20_000)
+
+
+def test_language_picker_joins_with_lang_and_meets_a_speaker(chat_server, browsers):
+    """Two guests with no interests who both pick Português meet at the language stage."""
+    sent: list[dict] = []
+    tabs = [browsers(), browsers()]
+    for tab in tabs:
+        enter_as_guest(tab, chat_server.url)
+    tabs[0].page.on(
+        "websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(json.loads(payload)))
+    )
+    tabs[0].page.reload()  # the listener sees the socket the page opens now
+
+    for tab in tabs:
+        tab.page.locator("#lang").select_option("pt")
+    started = time.monotonic()
+    for tab in tabs:
+        start_with(tab, "")
+
+    for tab in tabs:
+        expect(tab.page.locator("#partner-info")).to_be_visible(timeout=15_000)
+    # Well before the 8 s "anyone" stage: the shared language made the match.
+    assert time.monotonic() - started < 6
+    joins = [frame for frame in sent if frame.get("type") == "join"]
+    assert joins and joins[-1]["lang"] == "pt" and joins[-1]["interests"] == []
+    assert_no_page_errors(*tabs)

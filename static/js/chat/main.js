@@ -38,6 +38,7 @@ const state = {
   wantActive: false, // the user pressed Start and has not pressed Stop
   joinPending: false, // join/next sent, neither queued nor matched seen yet
   interests: [],
+  lang: "", // ISO 639-1 code from the language picker, "" for any
   iceServers: [],
   localStream: null,
   mediaPending: false, // start() is waiting for the camera permission
@@ -201,8 +202,14 @@ function endMatch() {
 
 // ---- actions -----------------------------------------------------------------------
 
+// What a join asks for; comparing it tells whether Next must re-join with new preferences.
+function preferencesKey() {
+  return `${state.interests.join(",")}|${state.lang}`;
+}
+
 function readInterests() {
   state.interests = parseInterests(els.interests.value);
+  state.lang = els.lang.value;
   try {
     localStorage.setItem(INTERESTS_STORAGE_KEY, state.interests.join(", "));
   } catch {
@@ -218,8 +225,10 @@ function forgetPartner() {
 
 function sendJoin() {
   state.joinPending = true;
-  socket.send({ type: "join", interests: state.interests });
-  state.joinedWith = state.interests.join(",");
+  const frame = { type: "join", interests: state.interests };
+  if (state.lang) frame.lang = state.lang;
+  socket.send(frame);
+  state.joinedWith = preferencesKey();
   forgetPartner();
   go("looking");
   showLooking();
@@ -252,7 +261,7 @@ async function start() {
 function next() {
   if (!state.wantActive || !socket.isOpen) return;
   readInterests();
-  const changed = state.interests.join(",") !== state.joinedWith;
+  const changed = preferencesKey() !== state.joinedWith;
   if (state.phase === "matched") {
     endMatch();
     if (changed) {

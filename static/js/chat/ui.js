@@ -14,6 +14,7 @@ export const els = {
   online: $("online-count"),
   controls: $("controls"),
   interests: $("interests"),
+  lang: $("lang"),
   start: $("start"),
   next: $("next"),
   stop: $("stop"),
@@ -82,6 +83,7 @@ export function setPhase(phase) {
   const active = ["starting", "looking", "matched", "ended", "reconnecting"].includes(phase);
   els.start.disabled = active || phase === "offline";
   els.interests.disabled = phase === "offline";
+  els.lang.disabled = phase === "offline";
   els.next.disabled = !(phase === "looking" || phase === "matched" || phase === "ended");
   els.stop.disabled = !active;
   const matched = phase === "matched";
