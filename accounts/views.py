@@ -12,12 +12,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import forms, guests, services
 from accounts.identity import GUEST_SESSION_KEY
 from moderation.forms import BanAwareAuthenticationForm
 from profiles.models import Profile
+from seendr.ratelimit import post_field, rate_limit, user_key
 
 CHAT_URL = "/chat/"
 
@@ -36,6 +38,7 @@ def client_ip(request: HttpRequest) -> str:
 
 
 @require_POST
+@rate_limit("guest_ip")
 def guest_start(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(CHAT_URL)
@@ -51,7 +54,9 @@ def guest_start(request: HttpRequest) -> HttpResponse:
 
     if is_ip_banned(guests.hash_ip(client_ip(request))):
         messages.error(request, "Guest access from your network is suspended after a moderation decision.")
-        return render(request, "landing.html", {"guest_error": True}, status=403)
+        from seendr.views import _online_now
+
+        return render(request, "landing.html", {"guest_error": True, "online": _online_now()}, status=403)
     identity = services.start_guest(ip=client_ip(request))
     request.session.cycle_key()
     request.session[GUEST_SESSION_KEY] = identity.id
@@ -59,6 +64,7 @@ def guest_start(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limit("signup_ip")
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(CHAT_URL)
@@ -86,6 +92,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@rate_limit("otp_attempt", key=user_key)
 def verify_email(request: HttpRequest) -> HttpResponse:
     verified = _profile(request).email_verified
     form = forms.VerifyEmailForm(request.POST or None)
@@ -106,6 +113,7 @@ def verify_email(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@rate_limit("otp_resend", key=user_key)
 def resend_code(request: HttpRequest) -> HttpResponse:
     from accounts import tasks
 
@@ -115,6 +123,8 @@ def resend_code(request: HttpRequest) -> HttpResponse:
     return redirect("verify_email")
 
 
+@method_decorator(rate_limit("login_ip"), name="dispatch")
+@method_decorator(rate_limit("login_user", key=post_field("username")), name="dispatch")
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
@@ -126,6 +136,8 @@ class LogoutView(auth_views.LogoutView):
     http_method_names = ["post", "options"]
 
 
+@method_decorator(rate_limit("password_reset_ip"), name="dispatch")
+@method_decorator(rate_limit("password_reset_email", key=post_field("email")), name="dispatch")
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = forms.QueuedPasswordResetForm
     success_url = reverse_lazy("password_reset_done")

@@ -252,6 +252,12 @@ def post_field(name: str, *, lower: bool = True) -> Callable[[HttpRequest], str 
     return key
 
 
+def user_key(request: HttpRequest) -> str | None:
+    """A ``key`` for :func:`rate_limit`: the signed-in account (None, so no limit, for others)."""
+    user = getattr(request, "user", None)
+    return f"u{user.pk}" if user is not None and user.is_authenticated else None
+
+
 def identity_key(request: HttpRequest) -> str | None:
     """A ``key`` for :func:`rate_limit`: the account or guest behind the request, else the IP."""
     from accounts.identity import from_request

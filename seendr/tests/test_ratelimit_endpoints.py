@@ -90,3 +90,132 @@ async def test_reports_over_the_socket():
     assert (await refused(a))["retry_after"] == 3600
     await a.disconnect()
     await b.disconnect()
+
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+http = pytest.mark.django_db
+
+
+def assert_429(response, *, api: bool = False) -> int:
+    assert response.status_code == 429, (response.status_code, response.content[:300])
+    seconds = int(response["Retry-After"])
+    assert seconds >= 1
+    if api:
+        assert response.json()["error"]["code"] == "rate_limited"
+    else:
+        assert "Try again in" in response.content.decode()
+    return seconds
+
+
+def make_user(username: str):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(
+        username=username, email=f"{username}@example.com", password="pw-123456!x"
+    )
+
+
+@http
+@override_settings(RATE_LIMITS=limits(login_ip="3/1s"))
+def test_login_per_ip(client):
+    make_user("carol")
+    for name in ("a", "b", "c"):
+        assert client.post("/accounts/login/", {"username": name, "password": "x"}).status_code != 429
+    assert assert_429(client.post("/accounts/login/", {"username": "d", "password": "x"})) == 1
+    # Another address is not affected; the same one recovers after the wait.
+    other = client.post("/accounts/login/", {"username": "e", "password": "x"}, REMOTE_ADDR="10.9.9.9")
+    assert other.status_code != 429
+    import time
+
+    time.sleep(0.4)
+    ok = client.post("/accounts/login/", {"username": "carol", "password": "pw-123456!x"})
+    assert ok.status_code == 302
+
+
+@http
+@override_settings(RATE_LIMITS=limits(login_user="2/1h", login_ip="100/1m"))
+def test_login_per_username_from_many_addresses(client):
+    make_user("carol")
+    for i in range(2):
+        client.post("/accounts/login/", {"username": "Carol", "password": "x"}, REMOTE_ADDR=f"10.0.0.{i}")
+    refused = client.post("/accounts/login/", {"username": "carol", "password": "x"}, REMOTE_ADDR="10.0.0.99")
+    assert assert_429(refused) == 1800
+    # Even the right password waits: the attacker cannot tell a hit from a refusal.
+    right = client.post(
+        "/accounts/login/", {"username": "carol", "password": "pw-123456!x"}, REMOTE_ADDR="10.0.1.1"
+    )
+    assert right.status_code == 429
+    assert client.post("/accounts/login/", {"username": "dave", "password": "x"}).status_code != 429
+
+
+@http
+@override_settings(RATE_LIMITS=limits(signup_ip="2/1h"))
+def test_signup_per_ip(client):
+    for i in range(2):
+        assert client.post("/accounts/signup/", {"username": f"u{i}"}).status_code != 429
+    assert assert_429(client.post("/accounts/signup/", {"username": "u3"})) == 1800
+    assert client.get("/accounts/signup/").status_code == 200  # reading the form is free
+
+
+@http
+@override_settings(RATE_LIMITS=limits(guest_ip="2/1s"))
+def test_guest_creation_per_ip():
+    from django.test import Client
+
+    for _ in range(2):
+        assert Client().post("/guest/", {"adult": "on"}).status_code == 302
+    assert_429(Client().post("/guest/", {"adult": "on"}))
+    import time
+
+    time.sleep(0.55)
+    assert Client().post("/guest/", {"adult": "on"}).status_code == 302
+
+
+@http
+@override_settings(RATE_LIMITS=limits(otp_attempt="2/1h"))
+def test_otp_attempts_per_account(client):
+    user = make_user("otp")
+    client.force_login(user)
+    for code in ("000000", "111111"):
+        assert client.post("/accounts/verify/", {"code": code}).status_code != 429
+    assert assert_429(client.post("/accounts/verify/", {"code": "222222"})) == 1800
+
+
+@http
+@override_settings(RATE_LIMITS=limits(password_reset_email="1/1h", password_reset_ip="100/1h"))
+def test_password_reset_mails_per_address(client, django_capture_on_commit_callbacks):
+    make_user("reset")
+    assert client.post("/accounts/password_reset/", {"email": "reset@example.com"}).status_code == 302
+    assert assert_429(client.post("/accounts/password_reset/", {"email": "RESET@example.com"})) == 3600
+    assert client.post("/accounts/password_reset/", {"email": "other@example.com"}).status_code == 302
+
+
+@http
+@override_settings(RATE_LIMITS=limits(password_reset_ip="2/1h", password_reset_email="100/1h"))
+def test_password_reset_per_ip(client):
+    for i in range(2):
+        assert client.post("/accounts/password_reset/", {"email": f"x{i}@example.com"}).status_code == 302
+    assert_429(client.post("/accounts/password_reset/", {"email": "x9@example.com"}))
+
+
+@http
+@override_settings(RATE_LIMITS=limits(like="1/1h"))
+def test_likes_per_identity(client):
+    from accounts.identity import for_user
+    from moderation.tests.helpers import live_match
+
+    alice, bob = make_user("alice"), make_user("bob")
+    match_id = live_match(for_user(alice), for_user(bob))
+    client.force_login(alice)
+    first = client.post(f"/api/matches/{match_id}/like/")
+    assert first.status_code in (200, 201), first.content
+    assert_429(client.post(f"/api/matches/{match_id}/like/"), api=True)
+
+
+@http
+@override_settings(RATE_LIMITS=limits(otp_resend="1/1h"))
+def test_new_codes_per_account(client, django_capture_on_commit_callbacks):
+    client.force_login(make_user("resend"))
+    assert client.post("/accounts/verify/resend/").status_code == 302
+    assert assert_429(client.post("/accounts/verify/resend/")) == 3600
