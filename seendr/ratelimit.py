@@ -9,7 +9,9 @@ passes the time in, so tests can move the clock.
 
 Redis down: the limiter FAILS OPEN. A limit protects against abuse; refusing every log-in and
 every chat line because a cache server is away would turn a Redis outage into a site outage.
-Each fail-open is logged as a warning (``seendr.ratelimit``) so an operator sees it.
+A failure is logged as a warning (``seendr.ratelimit``) and opens a small breaker: for
+``BREAKER_SECONDS`` the limiter does not ask Redis again, so a hanging Redis costs one timeout,
+not one per request.
 
 Three doors:
 
@@ -67,6 +69,21 @@ class Decision:
 
 ALLOW = Decision(allowed=True)
 
+# After a Redis failure the limiter stays open this long without asking again: a Redis that
+# hangs (rather than refuses) would otherwise cost every request a socket timeout per limit.
+BREAKER_SECONDS = 5.0
+_breaker_open_until: dict[str, float] = {}  # state Redis URL -> monotonic time it closes
+
+
+def _breaker_open() -> bool:
+    return time.monotonic() < _breaker_open_until.get(settings.REDIS_STATE_URL, 0.0)
+
+
+def _trip(scope: str, exc: Exception) -> Decision:
+    _breaker_open_until[settings.REDIS_STATE_URL] = time.monotonic() + BREAKER_SECONDS
+    log.warning("rate limit %s: redis unavailable, failing open for %.0fs: %s", scope, BREAKER_SECONDS, exc)
+    return ALLOW
+
 
 def parse(spec: str) -> Limit:
     """``"10/5m"`` -> Limit(count=10, period=300.0)."""
@@ -123,12 +140,13 @@ def check(*, scope: str, subject: str, now: float | None = None, cost: int = 1) 
     limit = limit_for(scope)
     if limit is None:
         return ALLOW
+    if _breaker_open():
+        return ALLOW
     key = _subject_key(scope, subject)
     try:
         raw = lua("seendr", "ratelimit").run(state(), [key], _args(limit, now, cost))
     except redis.RedisError as exc:
-        log.warning("rate limit %s: redis unavailable, failing open: %s", scope, exc)
-        return ALLOW
+        return _trip(scope, exc)
     return _counted(scope, _decision(raw))
 
 
@@ -137,12 +155,13 @@ async def acheck(*, scope: str, subject: str, now: float | None = None, cost: in
     limit = limit_for(scope)
     if limit is None:
         return ALLOW
+    if _breaker_open():
+        return ALLOW
     key = _subject_key(scope, subject)
     try:
         raw = await lua("seendr", "ratelimit").arun(astate(), [key], _args(limit, now, cost))
     except redis.RedisError as exc:
-        log.warning("rate limit %s: redis unavailable, failing open: %s", scope, exc)
-        return ALLOW
+        return _trip(scope, exc)
     return _counted(scope, _decision(raw))
 
 

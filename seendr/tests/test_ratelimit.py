@@ -140,7 +140,14 @@ async def test_async_twin_shares_the_budget():
     }
 
 
-def test_fails_open_when_redis_is_down(caplog):
+@pytest.fixture
+def closed_breaker():
+    ratelimit._breaker_open_until.clear()
+    yield
+    ratelimit._breaker_open_until.clear()
+
+
+def test_fails_open_when_redis_is_down(caplog, closed_breaker):
     dead = f"redis://127.0.0.1:{free_port()}/1"
     state.cache_clear()
     try:
@@ -149,7 +156,33 @@ def test_fails_open_when_redis_is_down(caplog):
     finally:
         state.cache_clear()
     assert all(d.allowed for d in decisions)
-    assert "failing open" in caplog.text
+    # One failure opened the breaker: the next calls did not try Redis (one warning, not three).
+    assert caplog.text.count("failing open") == 1
+
+
+def test_a_hanging_redis_costs_one_timeout_not_one_per_request(closed_breaker):
+    import socket
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/1"
+        state.cache_clear()
+        try:
+            with override_settings(
+                REDIS_STATE_URL=url, REDIS_SOCKET_TIMEOUT=0.3, RATE_LIMITS=limits(t="1/1h")
+            ):
+                started = time.monotonic()
+                decisions = [ratelimit.check(scope="t", subject="a") for _ in range(20)]
+                elapsed = time.monotonic() - started
+        finally:
+            state.cache_clear()
+    assert all(d.allowed for d in decisions)
+    assert elapsed < 1.5, elapsed  # without the breaker: 20 x 0.3 s or more
+    # The breaker belongs to the dead server: the real one is counted as before at once.
+    with override_settings(RATE_LIMITS=limits(t="1/1h")):
+        assert ratelimit.check(scope="t", subject="b").allowed
+        assert not ratelimit.check(scope="t", subject="b").allowed
 
 
 @pytest.mark.django_db
