@@ -17,11 +17,13 @@ import functools
 import json
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import redis
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -40,6 +42,9 @@ CLOSE_REPLACED = 4409
 CLOSE_UNAVAILABLE = 1011  # the standard "server error" code: the client may retry later
 
 IDLE, WAITING, MATCHED = "idle", "waiting", "matched"
+
+# Sockets per pipelined round trip of the process heartbeat (bounds one reply's size).
+HEARTBEAT_BATCH = 500
 
 # Scopes of settings.RATE_LIMITS applied per identity to client frames.
 FRAME_LIMITS = {
@@ -87,6 +92,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if hasattr(self, "_lock"):
                 self._cancel_tasks()
 
+    async def dispatch(self, message: dict) -> None:
+        """Channels' dispatch without its per-message ``aclose_old_connections()``.
+
+        That call is a ``sync_to_async`` hop through the one thread-sensitive executor for every
+        frame and every channel-layer message (each ``online`` push to every socket, each relay),
+        which is most of what an idle socket costs and what queues identity and card look-ups
+        behind it under churn. This consumer never touches the ORM on the event loop: every
+        database access goes through ``database_sync_to_async``, which closes stale connections
+        in its own thread, before and after.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         self.identity = None
         self.state = IDLE
@@ -98,7 +118,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.replaced = False
         self._lock = asyncio.Lock()
         self._wait_task: asyncio.Task | None = None
-        self._beat_task: asyncio.Task | None = None
 
         # Accept first: a refusal before accept reaches the browser as 1006, never as our code.
         await self.accept()
@@ -149,7 +168,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             }
         )
         await presence.request_broadcast(channel_layer=self.channel_layer)
-        self._beat_task = asyncio.create_task(self._heartbeat_loop())
+        _heartbeats().add(self)
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
@@ -503,10 +522,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.state = IDLE
 
     def _cancel_tasks(self) -> None:
-        for task in (self._wait_task, self._beat_task):
-            if task is not None and task is not asyncio.current_task():
-                task.cancel()
+        if self._wait_task is not None and self._wait_task is not asyncio.current_task():
+            self._wait_task.cancel()
         self._wait_task = None
+        _heartbeats().discard(self)
 
     async def _banned(self, until: float | None, reason: str) -> None:
         """Refuse a banned identity: tell it, end everything, close 4403. Holds the lock."""
@@ -529,31 +548,35 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await pool.heartbeat(identity_id=self.identity.id, now=now)
         await presence.touch(identity_id=self.identity.id, now=now)
 
-    async def _heartbeat_loop(self) -> None:
-        while not self.closed:
-            await asyncio.sleep(settings.CHAT_HEARTBEAT_SECONDS)
-            try:
-                await self._beat()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("chat socket %s: heartbeat failed", self.identity.id, exc_info=True)
+    def _beat_entry(self) -> services.SocketBeat | None:
+        """This socket's part of the process heartbeat (see :class:`_Heartbeats`)."""
+        if self.closed or self.identity is None:
+            return None
+        match = self.match if self.state == MATCHED else None
+        return services.SocketBeat(
+            identity_id=self.identity.id,
+            channel_name=self.channel_name,
+            in_pool=self.state in (WAITING, MATCHED),
+            partner_id=match.partner_id if match is not None else None,
+            partner_channel=match.partner_channel if match is not None else None,
+            match_id=match.match_id if match is not None else None,
+        )
 
-    async def _beat(self) -> None:
-        assert self.identity is not None
-        now = time.time()
+    async def _after_beat(self, entry: services.SocketBeat, result: services.BeatResult) -> None:
+        """Act on what the process heartbeat found for this socket (only when something is off)."""
         async with self._lock:
             if self.closed:
                 return
-            if not await services.refresh_socket(
-                identity_id=self.identity.id, channel_name=self.channel_name
-            ):
+            if not result.owned:
                 await self._replaced()
                 return
-            await self._touch(now)
-            if self.state == MATCHED and self.match is not None:
+            if (
+                result.partner_suspect
+                and self.state == MATCHED
+                and self.match is not None
+                and self.match.match_id == entry.match_id
+            ):
                 await self._check_partner(self.match)
-        await presence.request_broadcast(channel_layer=self.channel_layer)
 
     async def _check_partner(self, match: LiveMatch) -> None:
         """End a match whose partner vanished without a word (its server died). Holds the lock."""
@@ -638,6 +661,84 @@ class ChatConsumer(AsyncWebsocketConsumer):
         async with self._lock:
             await self._end_all(EndReason.DISCONNECT)
             await self._close(CLOSE_FORBIDDEN, "kicked")
+
+
+class _Heartbeats:
+    """One heartbeat task per server process (event loop) for all of its chat sockets.
+
+    Every ``CHAT_HEARTBEAT_SECONDS`` it refreshes every socket's record, ticket or match and
+    presence in one pipelined round trip (:func:`services.heartbeat_sockets`), instead of one
+    task and several round trips per socket. Only sockets that need to act (replaced by a newer
+    socket, partner gone) take their lock and do more. The liveness guarantees are the
+    per-socket ones: records live ``CHAT_SOCKET_TTL_SECONDS``, tickets ``TICKET_TTL_SECONDS``.
+    """
+
+    def __init__(self) -> None:
+        self.sockets: dict[ChatConsumer, None] = {}
+        self.task: asyncio.Task | None = None
+        self.follow_ups: set[asyncio.Task] = set()
+
+    def add(self, consumer: ChatConsumer) -> None:
+        self.sockets[consumer] = None
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._loop())
+
+    def discard(self, consumer: ChatConsumer) -> None:
+        self.sockets.pop(consumer, None)
+
+    def _follow_up_done(self, task: asyncio.Task) -> None:
+        self.follow_ups.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("chat heartbeat follow-up failed", exc_info=task.exception())
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while self.sockets:
+            # Short naps, so a changed CHAT_HEARTBEAT_SECONDS applies at once (tests shorten it).
+            due = last + float(settings.CHAT_HEARTBEAT_SECONDS)
+            if loop.time() < due:
+                await asyncio.sleep(min(1.0, due - loop.time()))
+                continue
+            last = loop.time()
+            try:
+                await self.beat()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("chat heartbeat of %d sockets failed", len(self.sockets), exc_info=True)
+        self.task = None
+
+    async def beat(self) -> None:
+        now = time.time()
+        pairs = [(c, c._beat_entry()) for c in list(self.sockets)]
+        pairs = [(c, e) for c, e in pairs if e is not None]
+        if not pairs:
+            return
+        results: list[services.BeatResult] = []
+        for i in range(0, len(pairs), HEARTBEAT_BATCH):
+            batch = [e for _, e in pairs[i : i + HEARTBEAT_BATCH]]
+            results += await services.heartbeat_sockets(sockets=batch, now=now)
+        # Follow-ups run beside the loop: a socket busy under its lock never delays the next beat
+        # of the others.
+        for (consumer, entry), result in zip(pairs, results, strict=True):
+            if not result.owned or result.partner_suspect:
+                task = asyncio.get_running_loop().create_task(consumer._after_beat(entry, result))
+                self.follow_ups.add(task)
+                task.add_done_callback(self._follow_up_done)
+        if pairs[0][0].channel_layer is not None:
+            await presence.request_broadcast(channel_layer=pairs[0][0].channel_layer, from_heartbeat=True)
+
+
+_beaters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Heartbeats] = weakref.WeakKeyDictionary()
+
+
+def _heartbeats() -> _Heartbeats:
+    loop = asyncio.get_running_loop()
+    beater = _beaters.get(loop)
+    if beater is None:
+        beater = _beaters[loop] = _Heartbeats()
+    return beater
 
 
 def _parse_until(value: Any) -> float | None:

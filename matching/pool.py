@@ -443,6 +443,11 @@ def _heartbeat_call(identity_id: str, now: float) -> tuple[list, list]:
     )
 
 
+def heartbeat_call(*, identity_id: str, now: float) -> tuple[list, list]:
+    """(keys, args) of ``heartbeat.lua`` for one identity, for a caller's pipeline."""
+    return _heartbeat_call(identity_id, now)
+
+
 async def heartbeat(*, identity_id: str, now: float) -> None:
     """Refresh the TTLs of the caller's ticket and of its current match (keys + live_match hash)."""
     await _arun("heartbeat", *_heartbeat_call(identity_id, now))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from typing import Any
 
 import redis
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 
 # Background broadcasts outlive the socket that asked for them; keep strong references.
 _pending: set[asyncio.Task] = set()
+
+# Event loop -> loop time of its last heartbeat-driven broadcast ask (see request_broadcast).
+_heartbeat_asked: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, float] = weakref.WeakKeyDictionary()
 
 
 def _window() -> int:
@@ -51,6 +55,15 @@ async def touch(*, identity_id: str, now: float) -> None:
         pipe.zadd(key, {identity_id: now})
         pipe.expire(key, 2 * _window())
         await pipe.execute()
+
+
+def queue_touch(pipe: Any, *, identity_ids: list[str], now: float) -> None:
+    """Queue :func:`touch` for many identities on a caller's pipeline (the process heartbeat)."""
+    if not identity_ids:
+        return
+    key = keys.presence_online()
+    pipe.zadd(key, dict.fromkeys(identity_ids, now))
+    pipe.expire(key, 2 * _window())
 
 
 async def remove(*, identity_id: str) -> None:
@@ -91,12 +104,21 @@ async def acounts(*, now: float | None = None) -> dict[str, int]:
 # --- The throttled broadcast --------------------------------------------------------------
 
 
-async def request_broadcast(*, channel_layer: Any) -> bool:
+async def request_broadcast(*, channel_layer: Any, from_heartbeat: bool = False) -> bool:
     """Ask for an ``online`` broadcast soon. True if this call took the window's lock.
+
+    ``from_heartbeat``: the ask of a socket's heartbeat, which changes the count only when stale
+    members age out of the window. One such ask per process and window is enough, so the others
+    skip the Redis round trip (connects and disconnects always ask).
 
     Never raises: a lost broadcast only delays a number on a page.
     """
     window = float(settings.ONLINE_BROADCAST_SECONDS)
+    if from_heartbeat:
+        loop = asyncio.get_running_loop()
+        if loop.time() < _heartbeat_asked.get(loop, float("-inf")) + window:
+            return False
+        _heartbeat_asked[loop] = loop.time()
     try:
         took = await astate().set(keys.presence_broadcast_lock(), "1", nx=True, px=max(1, int(window * 1000)))
     except redis.RedisError as exc:

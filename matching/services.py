@@ -11,7 +11,8 @@ import asyncio
 import json
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from django.db import transaction
 from accounts import guests
 from accounts import identity as identities
 from accounts.identity import GUEST_SESSION_KEY, Identity
-from matching import pool
+from matching import pool, presence
 from matching.models import EndReason, Match
 from seendr import keys
 from seendr.redis_state import astate, lua
@@ -154,6 +155,72 @@ async def refresh_socket(*, identity_id: str, channel_name: str) -> bool:
         astate(), [keys.socket_owner(identity_id)], [channel_name, settings.CHAT_SOCKET_TTL_SECONDS]
     )
     return bool(int(result))
+
+
+@dataclass(frozen=True)
+class SocketBeat:
+    """One socket's part of a process-wide heartbeat (:func:`heartbeat_sockets`)."""
+
+    identity_id: str
+    channel_name: str
+    in_pool: bool = False  # waiting or matched: its ticket / match TTLs are refreshed too
+    partner_id: str | None = None  # matched: whose socket record to check
+    partner_channel: str | None = None
+    match_id: str | None = None
+
+
+@dataclass(frozen=True)
+class BeatResult:
+    owned: bool  # False: a newer socket owns the identity (the socket must close, 4409)
+    partner_suspect: bool  # matched, and the match or the partner's socket record is gone
+
+
+async def heartbeat_sockets(*, sockets: Sequence[SocketBeat], now: float) -> list[BeatResult]:
+    """The heartbeat of every chat socket of one process in a single pipelined round trip.
+
+    Per socket the same work as one socket's beat: refresh its socket record (``socket_refresh``),
+    its ticket / current match (``heartbeat``) when in the pool, its presence; and for a matched
+    socket read its current match and its partner's socket record, so that only a socket whose
+    partner looks gone goes on to the (locked, re-checked) per-socket partner check.
+    """
+    if not sockets:
+        return []
+    refresh = lua("matching", "socket_refresh")
+    beat = lua("matching", "heartbeat")
+    client = astate()
+    for attempt in range(2):
+        async with client.pipeline(transaction=False) as pipe:
+            for s in sockets:
+                owner_key = keys.socket_owner(s.identity_id)
+                pipe.evalsha(refresh.sha, 1, owner_key, s.channel_name, settings.CHAT_SOCKET_TTL_SECONDS)
+            for s in sockets:
+                if s.in_pool:
+                    keys_, args = pool.heartbeat_call(identity_id=s.identity_id, now=now)
+                    pipe.evalsha(beat.sha, len(keys_), *keys_, *args)
+            for s in sockets:
+                if s.partner_id is not None:
+                    pipe.get(keys.current_match(s.identity_id))
+                    pipe.get(keys.socket_owner(s.partner_id))
+            presence.queue_touch(pipe, identity_ids=[s.identity_id for s in sockets], now=now)
+            replies = await pipe.execute(raise_on_error=False)
+        if attempt == 0 and any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
+            await client.script_load(refresh.source)
+            await client.script_load(beat.source)
+            continue
+        break
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    owned = [bool(int(r)) for r in replies[: len(sockets)]]
+    reads = iter(replies[len(sockets) + sum(1 for s in sockets if s.in_pool) :])
+    results = []
+    for s, mine in zip(sockets, owned, strict=True):
+        suspect = False
+        if s.partner_id is not None:
+            current, partner_owner = next(reads), next(reads)
+            suspect = current != s.match_id or partner_owner != s.partner_channel
+        results.append(BeatResult(owned=mine, partner_suspect=suspect))
+    return results
 
 
 async def release_socket(*, identity_id: str, channel_name: str) -> bool:
