@@ -151,6 +151,7 @@ class ActionKind(models.TextChoices):
     BAN = "ban", "Banned"
     AUTO_SUSPEND = "auto_suspend", "Auto-suspended"
     LIFT = "lift", "Ban lifted"
+    KICK = "kick", "Kicked from live chat"
 
 
 class ModerationAction(models.Model):

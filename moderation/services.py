@@ -340,6 +340,28 @@ def ban(
     return row
 
 
+def kick_live_session(*, identity_id: str, moderator, note: str = "") -> ModerationAction:
+    """Close every chat socket of an identity now, without a ban: its partner is told the
+    match ended and the person may come back at once. Recorded in the audit trail."""
+    if not IDENTITY_RE.match(identity_id or ""):
+        raise ValueError("not an identity id")
+    with transaction.atomic():
+        action = ModerationAction.objects.create(
+            kind=ActionKind.KICK, moderator=moderator, target_identity=identity_id, note=note
+        )
+        transaction.on_commit(lambda: _send_kick(identity_id=identity_id))
+    return action
+
+
+def _send_kick(*, identity_id: str) -> None:
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            keys.identity_group(identity_id), {"type": "identity.kick"}
+        )
+    except Exception as exc:  # noqa: BLE001 - the action is recorded; the moderator may retry
+        log.error("kick %s: live sockets not told: %s", identity_id, exc)
+
+
 def lift_ban(*, ban_id: int, moderator, note: str = "") -> Ban:
     """End a ban now (other active bans of the identity still hold)."""
     with transaction.atomic():
