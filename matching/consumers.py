@@ -17,7 +17,6 @@ import functools
 import json
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts.identity import Identity
-from matching import frames, ice, pool, presence, services
+from matching import frames, heartbeats, ice, pool, presence, services
 from matching.frames import FrameError, error_frame
 from matching.models import EndReason
 from seendr import keys, ratelimit
@@ -42,9 +41,6 @@ CLOSE_REPLACED = 4409
 CLOSE_UNAVAILABLE = 1011  # the standard "server error" code: the client may retry later
 
 IDLE, WAITING, MATCHED = "idle", "waiting", "matched"
-
-# Sockets per pipelined round trip of the process heartbeat (bounds one reply's size).
-HEARTBEAT_BATCH = 500
 
 # Scopes of settings.RATE_LIMITS applied per identity to client frames.
 FRAME_LIMITS = {
@@ -168,7 +164,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             }
         )
         await presence.request_broadcast(channel_layer=self.channel_layer)
-        _heartbeats().add(self)
+        heartbeats.for_this_loop().add(self)
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
@@ -525,7 +521,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self._wait_task is not None and self._wait_task is not asyncio.current_task():
             self._wait_task.cancel()
         self._wait_task = None
-        _heartbeats().discard(self)
+        heartbeats.for_this_loop().discard(self)
 
     async def _banned(self, until: float | None, reason: str) -> None:
         """Refuse a banned identity: tell it, end everything, close 4403. Holds the lock."""
@@ -548,7 +544,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await pool.heartbeat(identity_id=self.identity.id, now=now)
         await presence.touch(identity_id=self.identity.id, now=now)
 
-    def _beat_entry(self) -> services.SocketBeat | None:
+    def beat_entry(self) -> services.SocketBeat | None:
         """This socket's part of the process heartbeat (see :class:`_Heartbeats`)."""
         if self.closed or self.identity is None:
             return None
@@ -562,7 +558,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             match_id=match.match_id if match is not None else None,
         )
 
-    async def _after_beat(self, entry: services.SocketBeat, result: services.BeatResult) -> None:
+    async def after_beat(self, entry: services.SocketBeat, result: services.BeatResult) -> None:
         """Act on what the process heartbeat found for this socket (only when something is off)."""
         async with self._lock:
             if self.closed:
@@ -661,84 +657,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         async with self._lock:
             await self._end_all(EndReason.DISCONNECT)
             await self._close(CLOSE_FORBIDDEN, "kicked")
-
-
-class _Heartbeats:
-    """One heartbeat task per server process (event loop) for all of its chat sockets.
-
-    Every ``CHAT_HEARTBEAT_SECONDS`` it refreshes every socket's record, ticket or match and
-    presence in one pipelined round trip (:func:`services.heartbeat_sockets`), instead of one
-    task and several round trips per socket. Only sockets that need to act (replaced by a newer
-    socket, partner gone) take their lock and do more. The liveness guarantees are the
-    per-socket ones: records live ``CHAT_SOCKET_TTL_SECONDS``, tickets ``TICKET_TTL_SECONDS``.
-    """
-
-    def __init__(self) -> None:
-        self.sockets: dict[ChatConsumer, None] = {}
-        self.task: asyncio.Task | None = None
-        self.follow_ups: set[asyncio.Task] = set()
-
-    def add(self, consumer: ChatConsumer) -> None:
-        self.sockets[consumer] = None
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._loop())
-
-    def discard(self, consumer: ChatConsumer) -> None:
-        self.sockets.pop(consumer, None)
-
-    def _follow_up_done(self, task: asyncio.Task) -> None:
-        self.follow_ups.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("chat heartbeat follow-up failed", exc_info=task.exception())
-
-    async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        last = loop.time()
-        while self.sockets:
-            # Short naps, so a changed CHAT_HEARTBEAT_SECONDS applies at once (tests shorten it).
-            due = last + float(settings.CHAT_HEARTBEAT_SECONDS)
-            if loop.time() < due:
-                await asyncio.sleep(min(1.0, due - loop.time()))
-                continue
-            last = loop.time()
-            try:
-                await self.beat()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("chat heartbeat of %d sockets failed", len(self.sockets), exc_info=True)
-        self.task = None
-
-    async def beat(self) -> None:
-        now = time.time()
-        pairs = [(c, c._beat_entry()) for c in list(self.sockets)]
-        pairs = [(c, e) for c, e in pairs if e is not None]
-        if not pairs:
-            return
-        results: list[services.BeatResult] = []
-        for i in range(0, len(pairs), HEARTBEAT_BATCH):
-            batch = [e for _, e in pairs[i : i + HEARTBEAT_BATCH]]
-            results += await services.heartbeat_sockets(sockets=batch, now=now)
-        # Follow-ups run beside the loop: a socket busy under its lock never delays the next beat
-        # of the others.
-        for (consumer, entry), result in zip(pairs, results, strict=True):
-            if not result.owned or result.partner_suspect:
-                task = asyncio.get_running_loop().create_task(consumer._after_beat(entry, result))
-                self.follow_ups.add(task)
-                task.add_done_callback(self._follow_up_done)
-        if pairs[0][0].channel_layer is not None:
-            await presence.request_broadcast(channel_layer=pairs[0][0].channel_layer, from_heartbeat=True)
-
-
-_beaters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Heartbeats] = weakref.WeakKeyDictionary()
-
-
-def _heartbeats() -> _Heartbeats:
-    loop = asyncio.get_running_loop()
-    beater = _beaters.get(loop)
-    if beater is None:
-        beater = _beaters[loop] = _Heartbeats()
-    return beater
 
 
 def _parse_until(value: Any) -> float | None:
