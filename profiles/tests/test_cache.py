@@ -344,14 +344,11 @@ def test_get_cards_handles_more_ids_than_one_lua_call_takes(make_user):
 def test_cache_redis_dying_mid_traffic_and_coming_back(make_user, caplog, tmp_path, monkeypatch):
     """A real redis-server serves the cache, is killed, then restarted: reads never fail, and the
     cache is used again once the cool-down has passed."""
-    import shutil
     import subprocess
 
-    from conftest import wait_for_port
+    from conftest import redis_server_binary, wait_for_port
 
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
+    binary = redis_server_binary()
     port = free_port()
 
     def start() -> subprocess.Popen:

