@@ -74,7 +74,10 @@ def test_live_page_updates_itself_after_a_match(daphne_server):
             heights = page.locator('[data-live="chart"] rect').evaluate_all(
                 "rects => rects.map(r => Number(r.getAttribute('height')))"
             )
-            assert len(heights) == 60 and heights[-1] > 0 and sum(heights[:-1]) == 0
+            # One bar for the one match: the newest, or the one before it when a minute turned
+            # between the match and the poll that drew the chart.
+            assert len(heights) == 60
+            assert [i for i, h in enumerate(heights) if h > 0] in ([59], [58])
             assert page.locator('[data-live="error"]').inner_text() == ""
         finally:
             browser.close()
