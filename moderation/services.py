@@ -456,33 +456,36 @@ def _resolve(report: Report, *, status: str, moderator) -> None:
     report.save(update_fields=["status", "resolved_at", "resolved_by"])
 
 
-def dismiss_report(*, report_id: int, moderator, note: str = "") -> Report:
+def _decide(*, report_id: int, moderator, status: str, kind: str, note: str) -> Report:
+    """Close one report with a decision and record it in the audit trail."""
     with transaction.atomic():
         row = Report.objects.select_for_update().get(pk=report_id)
-        _resolve(row, status=ReportStatus.DISMISSED, moderator=moderator)
+        _resolve(row, status=status, moderator=moderator)
         ModerationAction.objects.create(
-            kind=ActionKind.DISMISS,
+            kind=kind,
             moderator=moderator,
             target_identity=row.reported_identity,
             report=row,
             note=note,
         )
     return row
+
+
+def dismiss_report(*, report_id: int, moderator, note: str = "") -> Report:
+    return _decide(
+        report_id=report_id,
+        moderator=moderator,
+        status=ReportStatus.DISMISSED,
+        kind=ActionKind.DISMISS,
+        note=note,
+    )
 
 
 def warn_from_report(*, report_id: int, moderator, note: str = "") -> Report:
     """Record a warning (it counts as an upheld report for karma)."""
-    with transaction.atomic():
-        row = Report.objects.select_for_update().get(pk=report_id)
-        _resolve(row, status=ReportStatus.WARNED, moderator=moderator)
-        ModerationAction.objects.create(
-            kind=ActionKind.WARN,
-            moderator=moderator,
-            target_identity=row.reported_identity,
-            report=row,
-            note=note,
-        )
-    return row
+    return _decide(
+        report_id=report_id, moderator=moderator, status=ReportStatus.WARNED, kind=ActionKind.WARN, note=note
+    )
 
 
 def ban_from_report(*, report_id: int, moderator, days: int | None, note: str = "") -> Ban:

@@ -11,26 +11,8 @@ from django.db import transaction
 
 from accounts import guests
 from accounts.identity import GUEST_SESSION_KEY
+from matching.tests.chat_hooks import HOOKS
 from profiles import services as profile_services
-
-HOOKS = [
-    "local-video",
-    "remote-video",
-    "start",
-    "next",
-    "stop",
-    "status",
-    "interests",
-    "chat-log",
-    "chat-input",
-    "chat-send",
-    "partner",
-    "common-interests",
-    "like",
-    "report",
-    "block",
-    "online-count",
-]
 
 
 def _config(html: str) -> dict:

@@ -15,28 +15,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
+from matching.tests.chat_hooks import HOOKS
 from tests.e2e.conftest import PHONE, Tab, enter_as_guest, sign_in, wait_remote_video_playing
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
-HOOKS = [
-    "local-video",
-    "remote-video",
-    "start",
-    "next",
-    "stop",
-    "status",
-    "interests",
-    "chat-log",
-    "chat-input",
-    "chat-send",
-    "partner",
-    "common-interests",
-    "like",
-    "report",
-    "block",
-    "online-count",
-]
 
 PASSWORD = "correct-horse-battery-9"
 

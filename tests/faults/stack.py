@@ -26,7 +26,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -38,14 +37,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from conftest import ServerProcess, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://127.0.0.1:8000"  # an origin settings_test allows for the chat socket
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_open(port: int) -> bool:
@@ -221,16 +216,12 @@ class PostgresServer:
 # --- The stack --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Proc:
-    name: str
-    proc: subprocess.Popen
-    log: Path
-    port: int | None = None
+class Proc(ServerProcess):
+    """A Seendr process of the stack (the suite's ServerProcess, named; ws_url is the chat socket)."""
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, name: str, proc: subprocess.Popen, log: Path, port: int | None = None) -> None:
+        super().__init__(proc, port, log)
+        self.name = name
 
     @property
     def ws_url(self) -> str:
@@ -238,23 +229,6 @@ class Proc:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.alive():
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=15)
-
-    def stop(self) -> None:
-        if self.alive():
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
 @dataclass
