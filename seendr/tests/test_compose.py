@@ -2,8 +2,9 @@
 
 There is no container engine here, so these tests check what can be checked without one: every
 command names real modules, apps, commands and flags; each Redis role's config really loads in a
-real redis-server with the eviction policy DESIGN.md asks for; nginx upgrades the chat socket and
-balances over every web replica.
+real Redis server (``redis_server_binary``: redis-server, else the embedded Valkey) with the
+eviction policy DESIGN.md asks for; nginx upgrades the chat socket and balances over every web
+replica.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import importlib
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -23,7 +23,7 @@ import redis
 import yaml
 from django.core.management import get_commands
 
-from conftest import ROOT, free_port, wait_for_port
+from conftest import ROOT, free_port, redis_server_binary, wait_for_port
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -145,8 +145,7 @@ def _role_conf(setting: str) -> Path:
 def test_each_redis_role_config_loads_in_a_real_server_with_its_policy(setting, tmp_path):
     policy, appendonly = ROLE_POLICY[setting]
     conf = _role_conf(setting)
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is needed to check the configs"
+    binary = redis_server_binary()
     port = free_port()
     proc = subprocess.Popen(
         [binary, str(conf), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path)],
