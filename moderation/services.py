@@ -187,7 +187,9 @@ def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, 
     Idempotent: a second report by the same reporter about the same match returns False and
     changes nothing (a unique constraint decides, so concurrent duplicates count once).
     Either way the reporter blocks the reported identity. ``underage`` reports jump the queue.
-    A new report enqueues the auto-suspension check after commit.
+    A new report runs the auto-suspension check here, on the request path: the suspension is a
+    PostgreSQL row when this returns, so no lost or wiped task queue can skip one (a Celery
+    task for it would be the only copy of that decision until a worker ran it).
     """
     if reason not in Reason.values:
         raise InvalidReport("bad_reason", f"reason must be one of {', '.join(Reason.values)}")
@@ -239,9 +241,7 @@ def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, 
         log.warning("report: block of %s by %s not mirrored to redis: %s", reported_id, reporter.id, exc)
 
     if created:
-        from moderation import tasks
-
-        tasks.check_auto_suspend.delay_on_commit(reported_id)
+        check_auto_suspend(identity_id=reported_id)
     return created
 
 

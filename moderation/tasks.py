@@ -7,12 +7,6 @@ from celery import shared_task
 from moderation import services
 
 
-@shared_task(acks_late=True)
-def check_auto_suspend(identity_id: str) -> bool:
-    """Enqueued after a report commits: suspend the reported identity at the threshold."""
-    return services.check_auto_suspend(identity_id=identity_id) is not None
-
-
 @shared_task
 def prune_expired_bans() -> int:
     return services.prune_expired_bans()

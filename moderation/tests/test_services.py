@@ -285,6 +285,32 @@ def test_moderator_decisions_are_recorded(django_capture_on_commit_callbacks, ad
 
 
 @override_settings(AUTO_SUSPEND_REPORTERS=3)
+def test_the_third_distinct_report_suspends_before_it_returns_with_no_worker(
+    django_capture_on_commit_callbacks,
+):
+    """Decided on the request path: no Celery worker runs here, and none is needed."""
+    target = user_identity("target")
+    for i in range(2):
+        assert services.report(
+            match_id=f"m{i}", reporter=user_identity(f"r{i}"), reported_id=target.id, reason="spam", note=""
+        )
+    assert not Ban.objects.exists()
+    # The ban's live side (banned set, kick) runs after commit, as in a request.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.report(
+            match_id="m2", reporter=user_identity("r2"), reported_id=target.id, reason="spam", note=""
+        )
+    ban = Ban.objects.get()
+    assert (ban.identity_id, ban.reason, ban.until, ban.created_by) == (
+        target.id,
+        services.AUTO_SUSPEND_REASON,
+        None,
+        None,
+    )
+    assert selectors.is_banned(identity_id=target.id)
+
+
+@override_settings(AUTO_SUSPEND_REPORTERS=3)
 def test_auto_suspension_needs_three_distinct_reporters_within_a_day(django_capture_on_commit_callbacks):
     target = user_identity("target")
     reporters = [user_identity(f"r{i}") for i in range(3)]
@@ -319,26 +345,31 @@ def test_auto_suspension_needs_three_distinct_reporters_within_a_day(django_capt
 
 @pytest.mark.django_db(transaction=True)
 @override_settings(AUTO_SUSPEND_REPORTERS=2)
-def test_concurrent_checks_suspend_once():
+def test_concurrent_reports_past_the_threshold_suspend_once():
     target = user_identity("target")
-    for i in range(2):
-        services.report(
-            match_id=f"m{i}", reporter=user_identity(f"r{i}"), reported_id=target.id, reason="spam", note=""
-        )
-    assert not Ban.objects.exists()  # no worker runs here: the checks below race each other
-    barrier = threading.Barrier(6)
+    services.report(
+        match_id="m0", reporter=user_identity("r0"), reported_id=target.id, reason="spam", note=""
+    )
+    assert not Ban.objects.exists()
+    # Six more people report at the same moment: each report checks the threshold on its own
+    # request path, and the advisory lock lets exactly one of them suspend.
+    reporters = [user_identity(f"r{i}") for i in range(1, 7)]
+    barrier = threading.Barrier(len(reporters))
 
-    def go(_):
+    def go(reporter):
         barrier.wait()
         try:
-            return services.check_auto_suspend(identity_id=target.id)
+            return services.report(
+                match_id=f"m-{reporter.id}", reporter=reporter, reported_id=target.id, reason="spam", note=""
+            )
         finally:
             connection.close()
 
-    with ThreadPoolExecutor(max_workers=6) as executor:
-        results = list(executor.map(go, range(6)))
-    assert sum(r is not None for r in results) == 1
+    with ThreadPoolExecutor(max_workers=len(reporters)) as executor:
+        results = list(executor.map(go, reporters))
+    assert all(results)
     assert Ban.objects.filter(identity_id=target.id).count() == 1
+    assert ModerationAction.objects.filter(kind=ActionKind.AUTO_SUSPEND).count() == 1
 
 
 def test_old_decided_evidence_is_pruned(django_capture_on_commit_callbacks, admin_user):
@@ -387,4 +418,5 @@ def test_a_brigade_of_guests_from_one_address_counts_once(django_capture_on_comm
             reason="spam",
             note="",
         )
-    assert services.check_auto_suspend(identity_id=target.id) is not None
+    # The third real voice suspended on its own request path.
+    assert Ban.objects.filter(identity_id=target.id, reason=services.AUTO_SUSPEND_REASON).exists()
