@@ -7,12 +7,12 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seendr.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from matching.routing import websocket_urlpatterns  # noqa: E402
 from seendr.metrics import WebSocketMetricsMiddleware  # noqa: E402
 from seendr.request_id import ConnectionIdMiddleware  # noqa: E402
+from seendr.ws_auth import auth_middleware_stack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -20,7 +20,7 @@ application = ProtocolTypeRouter(
         # Origin is checked inside the consumer so a refusal can carry close code 4403.
         # Outer layers: a connection id for the logs, and the open-sockets gauge of /metrics.
         "websocket": ConnectionIdMiddleware(
-            WebSocketMetricsMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            WebSocketMetricsMiddleware(auth_middleware_stack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )
