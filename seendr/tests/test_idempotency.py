@@ -138,3 +138,78 @@ def test_concurrent_duplicates_run_once_and_the_rest_get_409():
     replay = post(view, key="race-1")
     assert replay.status_code == 201 and replay["Idempotent-Replayed"] == "true"
     assert executions() == 1
+
+
+# --- The state Redis down -------------------------------------------------------------------
+
+
+@pytest.fixture
+def state_redis_down(settings):
+    """The state role pointed at a loopback port nothing listens on: every command fails to
+    connect, as when that server is gone."""
+    from conftest import free_port
+
+    settings.REDIS_STATE_URL = f"redis://127.0.0.1:{free_port()}/0"
+    state.cache_clear()
+    yield
+    state.cache_clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_state_redis_down_duplicates_still_write_once(state_redis_down):
+    """No replay guard without Redis (docs: the view runs, logged), yet concurrent retries of
+    one report and one like each leave exactly one row: PostgreSQL's constraints hold the line,
+    and nobody gets a 5xx."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.utils import timezone
+
+    from accounts.identity import user_identity_id
+    from leaderboard.models import Like
+    from matching.models import EndReason, Match
+    from moderation.models import Report
+
+    users = get_user_model().objects
+    ann = users.create_user(username="ann", password="pw-12345-long")
+    bo = users.create_user(username="bo", password="pw-12345-long")
+    now = timezone.now()
+    match = Match.objects.create(
+        id="idemdown01",
+        identity_a=user_identity_id(ann.pk),
+        identity_b=user_identity_id(bo.pk),
+        user_a=ann,
+        user_b=bo,
+        name_a="ann",
+        name_b="bo",
+        started_at=now - timezone.timedelta(minutes=2),
+        ended_at=now,
+        duration_seconds=120,
+        ended_by=user_identity_id(ann.pk),
+        end_reason=EndReason.NEXT,
+    )
+    retries = 4
+    barrier = threading.Barrier(retries)
+
+    def send(path: str, payload: dict, key: str):
+        client = Client()
+        client.force_login(ann)
+        barrier.wait()
+        try:
+            return client.post(path, payload, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    for path, payload, key in (
+        (f"/api/matches/{match.id}/report/", {"reason": "spam"}, "report-once"),
+        (f"/api/matches/{match.id}/like/", {}, "like-once"),
+    ):
+        with ThreadPoolExecutor(max_workers=retries) as pool:
+            answers = list(pool.map(send, [path] * retries, [payload] * retries, [key] * retries))
+        assert [a.status_code for a in answers if a.status_code >= 300] == [], [
+            (a.status_code, a.content[:200]) for a in answers
+        ]
+        assert not any(a.has_header("Idempotent-Replayed") for a in answers)
+    assert Report.objects.filter(match_id=match.id).count() == 1
+    assert Like.objects.filter(match_id=match.id).count() == 1
