@@ -173,8 +173,32 @@ def test_rebuild_command_prints_a_summary(history):
     assert "members" in err.getvalue()  # the progress bar
 
 
-def test_recompute_karma_task_runs(history):
-    assert tasks.recompute_karma.apply().get() >= 0
+def test_the_nightly_karma_task_charges_each_upheld_report(
+    make_user, identity_of, admin_user, django_capture_on_commit_callbacks
+):
+    """End to end: three likes and a real report a moderator upheld (a warning), then the task."""
+    from moderation import services as moderation
+    from moderation.models import Report
+    from profiles.models import Profile
+
+    bob, reporter = make_user("karmabob"), make_user("karmastrict")
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(3):
+            services.like_partner(
+                match_id=uuid.uuid4().hex, liker=identity_of(make_user(f"karmafan{i}")), liked_id=f"u{bob.pk}"
+            )
+        moderation.report(
+            match_id="karma01",
+            reporter=identity_of(reporter),
+            reported_id=f"u{bob.pk}",
+            reason="harassment",
+            note="",
+        )
+        moderation.warn_from_report(report_id=Report.objects.get(match_id="karma01").pk, moderator=admin_user)
+    assert Profile.objects.get(user=bob).karma == pytest.approx(3)  # the likes' karma, before the night
+    assert tasks.recompute_karma.apply().get() == 1  # only bob's karma changes
+    # Joined today: no age points; each upheld report costs 25.
+    assert Profile.objects.get(user=bob).karma == pytest.approx(3 - 25)
 
 
 @pytest.mark.django_db(transaction=True)
