@@ -9,7 +9,7 @@ import time
 import pytest
 from channels.layers import get_channel_layer
 
-from matching import pool
+from matching import pool, services
 from matching.frames import MAX_FRAME_BYTES
 from matching.tests.wsutil import (
     communicator,
@@ -327,16 +327,26 @@ async def test_bad_input_during_a_match_does_not_end_it():
 
 
 async def test_a_client_cannot_aim_a_relay_elsewhere():
-    # Extra fields naming a channel or a target are ignored: the relay goes to the partner only.
+    # Fields naming a real bystander (their identity, their live channel, their own match, their
+    # identity group) are ignored: chat and signal go to the sender's partner only.
     _, a_comm, _, _, b_comm, _ = await matched_pair("chess")
-    _, c_key = await guest_session()
-    c_comm, _ = await open_socket(c_key)
-    await send(
-        a_comm, {"type": "chat", "text": "x", "channel": "whatever", "to": "g123", "group": "presence"}
-    )
-    await expect(b_comm, "chat")
+    c, c_comm, cd_matched, _, d_comm, _ = await matched_pair("go")
+    c_channel = await services.socket_owner(identity_id=c.id)
+    assert c_channel, "the bystander's socket record should name its channel"
+    aim = {
+        "to": c.id,
+        "channel": c_channel,
+        "partner_channel": c_channel,
+        "match_id": cd_matched["match_id"],
+        "group": keys.identity_group(c.id),
+    }
+    await send(a_comm, {"type": "chat", "text": "for b only", **aim})
+    assert (await expect(b_comm, "chat"))["text"] == "for b only"
+    await send(a_comm, {"type": "signal", "data": {"sdp": "for b only", **aim}, **aim})
+    assert (await expect(b_comm, "signal"))["data"]["sdp"] == "for b only"
     await nothing_for(c_comm, 0.3)
-    await close(a_comm, b_comm, c_comm)
+    await nothing_for(d_comm, 0)
+    await close(a_comm, b_comm, c_comm, d_comm)
 
 
 async def test_chat_flood_is_rate_limited_with_retry_after(settings):
