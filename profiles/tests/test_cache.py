@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -160,51 +161,65 @@ def test_concurrent_edits_and_reads_leave_the_cache_equal_to_postgres(make_user)
     """Writers and readers race; whatever the interleaving, the cache ends on the last write."""
     user = make_user("racer")
     stop = threading.Event()
+    errors: list[BaseException] = []
+    rounds = [0] * 4  # full evict-and-read rounds per reader
 
+    def collected(fn):
+        def run(*args) -> None:
+            try:
+                fn(*args)
+            except BaseException as exc:  # surfaced by the assertion below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        return run
+
+    @collected
     def writer(n: int) -> None:
-        try:
-            for i in range(6):
-                services.update_profile(
-                    user_id=user.pk,
-                    display_name=f"w{n}-{i}",
-                    bio=f"bio {n}-{i}",
-                    country="",
-                    languages=[],
-                    interests=[f"t{n}{i}"],
-                )
-        finally:
-            connection.close()
+        for i in range(6):
+            services.update_profile(
+                user_id=user.pk,
+                display_name=f"w{n}-{i}",
+                bio=f"bio {n}-{i}",
+                country="",
+                languages=[],
+                interests=[f"t{n}{i}"],
+            )
 
-    def reader() -> None:
-        try:
-            while not stop.is_set():
-                # Drop the record now and then so readers keep refilling from Postgres.
-                cache_redis().delete(keys.profile_record(user.pk))
-                selectors.get_public_profile(username="racer")
-        finally:
-            connection.close()
+    @collected
+    def reader(n: int) -> None:
+        while not stop.is_set():
+            # Evict, then read: readers keep refilling from Postgres while the writers commit.
+            cache_redis().delete(keys.profile_record(user.pk))
+            selectors.get_public_profile(username="racer")
+            rounds[n] += 1
 
-    readers = [threading.Thread(target=reader) for _ in range(4)]
+    readers = [threading.Thread(target=reader, args=(n,)) for n in range(4)]
     writers = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
     for t in readers + writers:
         t.start()
     for t in writers:
         t.join(timeout=60)
+    # Every reader completes two more rounds after the last commit, so the record the readers
+    # leave is a fill they made: it must hold the committed state.
+    after_writes = list(rounds)
+    deadline = time.monotonic() + 30
+    while any(r < a + 2 for r, a in zip(rounds, after_writes, strict=True)) and not errors:
+        assert time.monotonic() < deadline, f"readers stalled: {rounds} from {after_writes}"
+        time.sleep(0.01)
     stop.set()
     for t in readers:
         t.join(timeout=60)
+    assert not errors, errors
+    assert not any(t.is_alive() for t in readers + writers)
 
     profile = Profile.objects.get(user=user)
-    # Whatever the readers left behind (a record, or none after their last eviction) is the
-    # committed state: no reader put back a row it had loaded before the last commit.
+    assert profile.display_name.startswith("w") and profile.display_name.endswith("-5")
     raw = cache_redis().get(keys.profile_record(user.pk))
-    if raw is not None:
-        assert (cache._decode(raw)["display_name"], cache._decode(raw)["bio"]) == (
-            profile.display_name,
-            profile.bio,
-        )
-    cached = cache.get_by_user_id(user.pk)
-    assert (cached["display_name"], cached["bio"]) == (profile.display_name, profile.bio)
+    assert raw is not None, "the readers' last fill left no record"
+    record = cache._decode(raw)
+    assert (record["display_name"], record["bio"]) == (profile.display_name, profile.bio)
 
 
 @pytest.mark.django_db
