@@ -96,7 +96,10 @@ def test_login_works_again_after_expiry_or_lift(
     assert response.status_code == 302, response.content.decode()[:2000]
     client.logout()
     forever = ban()
-    assert client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}).status_code != 302
+    refused = client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+    assert refused.status_code == 200  # the form again, with the reason
+    assert "suspended permanently" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
     with django_capture_on_commit_callbacks(execute=True):
         services.lift_ban(ban_id=forever.pk, moderator=admin_user)
     assert client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}).status_code == 302
