@@ -121,7 +121,15 @@ def test_logged_in_posts_without_token_are_refused():
     assert client.post("/accounts/logout/").status_code == 403
 
 
-def test_a_cross_site_referer_is_refused_over_https():
+@pytest.mark.parametrize(
+    ("referer", "status"),
+    [
+        ("https://seendr.example/", 302),  # the positive control: same token, our own page
+        ("https://evil.example/", 403),
+        ("http://seendr.example/", 403),  # our host, but not over HTTPS
+    ],
+)
+def test_over_https_only_our_own_referer_passes(referer, status):
     """Over HTTPS Django also checks the Referer: a token stolen for another site is useless."""
     client = Client(enforce_csrf_checks=True)
     client.cookies[settings.CSRF_COOKIE_NAME] = "A" * 32
@@ -129,10 +137,12 @@ def test_a_cross_site_referer_is_refused_over_https():
         "/guest/",
         {"adult": "on", "csrfmiddlewaretoken": "A" * 32},
         secure=True,
-        HTTP_REFERER="https://evil.example/",
+        HTTP_REFERER=referer,
         HTTP_HOST="seendr.example",
     )
-    assert response.status_code == 403
+    assert response.status_code == status, response.content[:300]
+    if status == 403:
+        assert "CSRF" in response.content.decode()
 
 
 # --- XSS: every user string is escaped wherever it is shown -------------------------------
