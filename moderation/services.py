@@ -43,7 +43,6 @@ MATCH_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}\Z")
 AUTO_SUSPEND_REASON = "auto-suspended pending review"
 AUTO_SUSPEND_WINDOW = dt.timedelta(hours=24)
 # Evidence is bounded: the newest lines of the transcript, each cut to a sane length.
-TRANSCRIPT_MAX_LINES = 200
 TRANSCRIPT_MAX_LINE_CHARS = 2000
 BAN_DAY_CHOICES = (1, 7, 30)
 # Chat lines are personal data: once a report is decided and this old, its transcript goes.
@@ -65,7 +64,7 @@ class InvalidReport(ValueError):
 def _transcript(match_id: str) -> list:
     try:
         # The consumer LPUSHes each line (newest first); evidence reads oldest first.
-        raw = list(reversed(state().lrange(keys.transcript(match_id), 0, TRANSCRIPT_MAX_LINES - 1)))
+        raw = list(reversed(state().lrange(keys.transcript(match_id), 0, settings.CHAT_TRANSCRIPT_LINES - 1)))
     except redis.RedisError as exc:
         log.warning("report evidence: transcript of %s unreadable: %s", match_id, exc)
         return [{"error": "transcript unavailable (redis down)"}]

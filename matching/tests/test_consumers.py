@@ -181,17 +181,29 @@ async def test_signal_and_chat_are_relayed_only_to_the_partner():
     await close(a_comm, b_comm)
 
 
-async def test_transcript_keeps_the_last_50_lines():
-    _, a_comm, a_matched, _, b_comm, _ = await matched_pair()
-    await asyncio.gather(*(send(a_comm, {"type": "chat", "text": f"line {i}"}) for i in range(5)))
-    for _ in range(5):
-        await expect(b_comm, "chat")
-    from matching import services
+@with_db
+async def test_a_report_hands_moderators_the_last_transcript_lines(settings):
+    """docs/trust-and-safety.md: the evidence holds the last CHAT_TRANSCRIPT_LINES lines (50),
+    oldest first, whoever said them."""
+    from asgiref.sync import sync_to_async
 
-    for i in range(60):
-        await services.record_chat_line(match_id=a_matched["match_id"], sender_id="gx", text=f"x{i}", now=0)
+    from moderation.models import Report
+
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "ws_chat": "1000/1h"}
+    kept = settings.CHAT_TRANSCRIPT_LINES
+    assert kept == 50
+    _, a_comm, a_matched, _, b_comm, _ = await matched_pair()
+    for i in range(kept + 10):
+        sender, receiver = (a_comm, b_comm) if i % 2 else (b_comm, a_comm)
+        await send(sender, {"type": "chat", "text": f"line {i}"})
+        assert (await expect(receiver, "chat"))["text"] == f"line {i}"
     lines = await astate().lrange(keys.transcript(a_matched["match_id"]), 0, -1)
-    assert len(lines) == 50 and json.loads(lines[0])["text"] == "x59"
+    assert len(lines) == kept  # Redis holds no more than that while the match lives
+    await send(a_comm, {"type": "report", "reason": "harassment"})
+    await expect(a_comm, "reported")
+    report = await sync_to_async(Report.objects.get)(match_id=a_matched["match_id"])
+    texts = [line["text"] for line in report.evidence["transcript"]]
+    assert texts == [f"line {i}" for i in range(10, kept + 10)]
     await close(a_comm, b_comm)
 
 
