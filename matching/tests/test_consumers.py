@@ -13,6 +13,7 @@ from matching import pool, services
 from matching.frames import MAX_FRAME_BYTES
 from matching.tests.wsutil import (
     communicator,
+    eventually,
     expect,
     expect_close,
     guest_session,
@@ -524,9 +525,13 @@ async def test_a_lapsed_ticket_is_rejoined_by_the_wait_loop(settings):
     await send(comm, {"type": "join", "interests": ["chess"]})
     await expect(comm, "queued")
     await pool.leave_pool(identity_id=guest.id)  # as if the ticket's TTL ran out
-    await asyncio.sleep(0.8)
-    assert await astate().exists(keys.ticket(guest.id))
-    assert await astate().sismember(keys.pool_waiting(), guest.id)
+
+    async def back_in_the_pool() -> bool:
+        return bool(await astate().exists(keys.ticket(guest.id))) and bool(
+            await astate().sismember(keys.pool_waiting(), guest.id)
+        )
+
+    await eventually(back_in_the_pool)
     await close(comm)
 
 

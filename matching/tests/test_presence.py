@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
 from channels.layers import get_channel_layer
 
 from matching import pool, presence
-from matching.tests.wsutil import expect, guest_session, open_socket, recv
+from matching.tests.wsutil import eventually, expect, guest_session, open_socket, recv
 from seendr import keys
 from seendr.redis_state import astate, state
 
@@ -98,25 +99,33 @@ async def test_broadcast_trims_members_older_than_the_window():
 
 
 async def test_sockets_hear_the_online_count_at_most_once_per_window(settings):
-    settings.ONLINE_BROADCAST_SECONDS = 1.0
+    """Arrivals are batched into at most one ``online`` push per window, whatever their pace:
+    on a loaded machine the three sockets may open slowly and earn several pushes, but never
+    two within one window, and the last one carries the full count."""
+    window = settings.ONLINE_BROADCAST_SECONDS = 1.0
     _, a_key = await guest_session()
     a_comm, a_hello = await open_socket(a_key)
     assert a_hello["online"] == 1
     joined = []
-    for _ in range(3):  # three arrivals inside one window
+    for _ in range(3):  # three arrivals, as fast as the machine opens them
         _, key = await guest_session()
         comm, _ = await open_socket(key)
         joined.append(comm)
-    started = time.monotonic()
-    frame = await recv(a_comm, timeout=4, ignore=set())
-    waited = time.monotonic() - started
-    assert frame == {"type": "online", "count": 4}
-    assert waited < 2.5
+    pushes: list[tuple[float, int]] = []
+    while not pushes or pushes[-1][1] != 4:
+        frame = await recv(a_comm, timeout=10, ignore=set())
+        assert frame["type"] == "online", frame
+        pushes.append((time.monotonic(), frame["count"]))
+    counts = [count for _, count in pushes]
+    assert counts == sorted(set(counts)) and len(counts) <= 3, pushes
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(pushes)]
+    # Receipt times jitter under load; a push per arrival would land a few ms apart.
+    assert all(gap > window / 2 for gap in gaps), pushes
     # No second frame for the same count.
-    await asyncio.sleep(1.2)
+    await asyncio.sleep(window + 0.2)
     assert a_comm.output_queue.empty()
     await joined[0].disconnect()
-    frame = await recv(a_comm, timeout=4, ignore=set())
+    frame = await recv(a_comm, timeout=10, ignore=set())
     assert frame == {"type": "online", "count": 3}
     for comm in [a_comm, *joined[1:]]:
         await comm.disconnect()
@@ -127,8 +136,11 @@ async def test_heartbeat_keeps_presence_and_socket_record_fresh(settings):
     guest, key = await guest_session()
     comm, _ = await open_socket(key)
     first = await astate().zscore(keys.presence_online(), guest.id)
-    await asyncio.sleep(0.5)
-    assert await astate().zscore(keys.presence_online(), guest.id) > first
+
+    async def touched_again() -> bool:
+        return await astate().zscore(keys.presence_online(), guest.id) > first
+
+    await eventually(touched_again)
     assert await astate().ttl(keys.socket_owner(guest.id)) > 0
     await comm.send_to(text_data='{"type":"ping"}')
     await expect(comm, "pong")

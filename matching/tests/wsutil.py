@@ -174,3 +174,18 @@ async def ws_expect(ws, frame_type: str, timeout: float = 5.0) -> dict:
 
 async def ws_send(ws, frame: dict) -> None:
     await ws.send(json.dumps(frame))
+
+
+async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
+    """Await ``check()`` until it returns something truthy (returned), failing after ``timeout``.
+
+    For conditions a background task brings about (a heartbeat, a retry): the test waits for
+    the event itself, not for a guess at how long a loaded machine needs.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"not reached within {timeout}s: {check.__name__}"
+        await asyncio.sleep(interval)
