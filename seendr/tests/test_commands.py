@@ -160,13 +160,3 @@ def test_seed_demo_exit_code_and_progress_bars():
     out, err = run("seed_demo", "--users", "20", "--force", "--no-leaderboards")
     assert out.startswith("Seeded 20 users")
     assert "users: 100%" in err and "profiles: 100%" in err and "20/20" in err
-
-
-@pytest.mark.slow
-def test_seed_demo_is_fast():
-    started = time.perf_counter()
-    out, _ = run("seed_demo", "--users", "5000", "--force", "--no-progress", "--no-leaderboards")
-    elapsed = time.perf_counter() - started
-    assert "Seeded 5000 users" in out
-    # 100,000 users take about 20x this; well under a minute means this must stay in seconds.
-    assert elapsed < 15, out

@@ -178,7 +178,9 @@ def test_a_hanging_redis_costs_one_timeout_not_one_per_request(closed_breaker):
         finally:
             state.cache_clear()
     assert all(d.allowed for d in decisions)
-    assert elapsed < 1.5, elapsed  # without the breaker: 20 x 0.3 s or more
+    # With the breaker one call waits out the 0.3 s timeout; without it all 20 would (6 s). Half
+    # of that is the bound: a loaded machine has seconds of slack, a missing breaker none.
+    assert elapsed < 10 * 0.3, elapsed
     # The breaker belongs to the dead server: the real one is counted as before at once.
     with override_settings(RATE_LIMITS=limits(t="1/1h")):
         assert ratelimit.check(scope="t", subject="b").allowed
