@@ -14,7 +14,6 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -238,7 +237,6 @@ def test_production_settings_from_the_example_pass_the_deploy_check():
         PATH="/usr/bin:/bin",
         DJANGO_SETTINGS_MODULE="seendr.settings",
     )
-    started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -248,4 +246,3 @@ def test_production_settings_from_the_example_pass_the_deploy_check():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert time.monotonic() - started < 60
