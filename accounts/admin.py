@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from accounts.identity import user_identity_id
+from seendr.identity import user_identity_id
 
 User = get_user_model()
 

@@ -17,10 +17,10 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 
 from accounts import guests
-from accounts.identity import Identity
 from profiles import services as profile_services
 from profiles.models import Profile
 from seendr import keys
+from seendr.identity import Identity
 from seendr.redis_state import lua, state
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts import identity as identities
 from leaderboard import boards, selectors, services
+from seendr import identity as identities
 from seendr.idempotency import idempotent, request_subject
 from seendr.ratelimit import rate_limit
 

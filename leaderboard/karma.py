@@ -19,7 +19,7 @@ Formula (kept deliberately simple so a moderator can recompute it by hand)::
 
 Karma is stored on ``Profile.karma``: recomputed for the liked user on every like
 (``leaderboard.services.like_partner``) and for everybody by the nightly task
-``leaderboard.recompute_karma``.
+``leaderboard.tasks.recompute_karma``.
 """
 
 from __future__ import annotations

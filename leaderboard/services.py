@@ -22,11 +22,11 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.identity import Identity, user_id_from_identity
 from leaderboard import boards, karma, selectors
 from leaderboard.boards import Bucket
 from leaderboard.models import Like
 from seendr import keys
+from seendr.identity import Identity, user_id_from_identity
 from seendr.redis_state import lua, state
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from leaderboard import services
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="leaderboard.reconcile")
+@shared_task
 def reconcile() -> dict:
     """Repair any drift between the sorted sets and Postgres (suggested: every 15 minutes)."""
     summary = services.reconcile_boards()
@@ -29,7 +29,7 @@ def reconcile() -> dict:
     }
 
 
-@shared_task(name="leaderboard.recompute_karma")
+@shared_task
 def recompute_karma() -> int:
     """Recompute every profile's karma (suggested: nightly)."""
     changed = services.recompute_all_karma()

@@ -27,11 +27,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from accounts.identity import Identity
 from matching import frames, heartbeats, ice, pool, presence, services
 from matching.frames import FrameError, error_frame
 from matching.models import EndReason
 from seendr import keys, ratelimit
+from seendr.identity import Identity
 
 log = logging.getLogger(__name__)
 

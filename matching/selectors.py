@@ -8,21 +8,21 @@ wrote). Redis being down degrades to Postgres rather than failing.
 from __future__ import annotations
 
 import logging
-import re
+import time
 
 import redis
 
+from matching import presence
 from matching.models import Match
 from seendr import keys, redis_state
+from seendr.identity import is_match_id
 
 logger = logging.getLogger(__name__)
-
-_MATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 def match_participants(*, match_id: str) -> tuple[str, str] | None:
     """(a, b) identity ids of a live, recently ended, or recorded match; None if unknown."""
-    if not isinstance(match_id, str) or not _MATCH_ID.match(match_id):
+    if not is_match_id(match_id):
         return None
     try:
         a, b = redis_state.state().hmget(keys.live_match(match_id), ["a", "b"])
@@ -46,3 +46,11 @@ def match_partner(*, match_id: str, identity_id: str) -> str | None:
     if identity_id == b:
         return a
     return None
+
+
+def online_now() -> int | None:
+    """The online count the landing page shows; a Redis outage shows nothing rather than an error page."""
+    try:
+        return presence.online_count_sync(now=time.time())
+    except redis.RedisError:
+        return None

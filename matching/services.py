@@ -22,12 +22,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from accounts import guests
-from accounts import identity as identities
-from accounts.identity import GUEST_SESSION_KEY, Identity
 from matching import pool, presence
 from matching.models import EndReason, Match
+from seendr import identity as identities
 from seendr import keys
+from seendr.identity import Identity
 from seendr.redis_state import astate, lua
 
 log = logging.getLogger(__name__)
@@ -50,30 +49,7 @@ _background: set[asyncio.Future] = set()
 # --- Identities -----------------------------------------------------------------------------
 
 
-def identity_from_scope_sync(scope: dict) -> Identity | None:
-    """The account or live guest behind a WebSocket scope (AuthMiddlewareStack), else None."""
-    user = scope.get("user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        return identities.for_user(user)
-    session = scope.get("session")
-    guest_id = session.get(GUEST_SESSION_KEY) if session is not None else None
-    if isinstance(guest_id, str) and guest_id:
-        return guests.get_guest(guest_id=guest_id)
-    return None
-
-
-identity_from_scope = database_sync_to_async(identity_from_scope_sync)
-
-
-def identity_for_id(identity_id: str) -> Identity | None:
-    """An Identity from its id alone: the account (with its display name) or the live guest."""
-    user_id = identities.user_id_from_identity(identity_id)
-    if user_id is not None:
-        user = get_user_model().objects.filter(pk=user_id).first()
-        return identities.for_user(user) if user is not None else None
-    if identity_id.startswith("g"):
-        return guests.get_guest(guest_id=identity_id)
-    return None
+identity_from_scope = database_sync_to_async(identities.from_scope)
 
 
 def _fallback_card(identity: Identity) -> dict[str, Any]:
@@ -109,7 +85,7 @@ def card_for_id_sync(identity_id: str) -> dict[str, Any]:
         if card.get("name"):
             return card
     try:
-        identity = identity_for_id(identity_id)
+        identity = identities.for_id(identity_id)
     except Exception:  # see card_for_sync
         log.warning("identity %s unavailable", identity_id, exc_info=True)
         identity = None
@@ -361,7 +337,7 @@ def enqueue_history(*, ended: pool.EndedMatch, ended_by: str, reason: str, names
 
 def _name_of(identity_id: str) -> str:
     try:
-        identity = identity_for_id(identity_id)
+        identity = identities.for_id(identity_id)
     except Exception:  # a name is nice to have in history, not required
         log.warning("name of %s unavailable", identity_id, exc_info=True)
         return ""

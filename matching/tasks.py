@@ -11,7 +11,6 @@ from matching import services
 
 
 @shared_task(
-    name="matching.record_match",
     autoretry_for=(DatabaseError,),
     retry_backoff=True,
     retry_backoff_max=60,

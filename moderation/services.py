@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 
 import redis
 from asgiref.sync import async_to_sync
@@ -20,8 +19,6 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts import guests
-from accounts.identity import Identity, user_id_from_identity
 from moderation import selectors
 from moderation.models import (
     NOTE_MAX_LENGTH,
@@ -33,13 +30,13 @@ from moderation.models import (
     Report,
     ReportStatus,
 )
+from seendr import identity as identities
 from seendr import keys
+from seendr.identity import Identity, user_id_from_identity
 from seendr.redis_state import state
 
 log = logging.getLogger(__name__)
 
-IDENTITY_RE = re.compile(r"^(u[0-9]{1,20}|g[0-9a-f]{8,38})\Z")
-MATCH_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}\Z")
 AUTO_SUSPEND_REASON = "auto-suspended pending review"
 AUTO_SUSPEND_WINDOW = dt.timedelta(hours=24)
 # Evidence is bounded: the newest lines of the transcript, each cut to a sane length.
@@ -150,7 +147,7 @@ def _name_of(identity_id: str, evidence: dict) -> str:
     if account:
         return (account.get("display_name") or account.get("username") or "")[:80]
     if identity_id.startswith("g"):
-        guest = guests.get_guest(guest_id=identity_id)
+        guest = identities.get_guest(guest_id=identity_id)
         return guest.name if guest else ""
     return ""
 
@@ -168,7 +165,7 @@ def _guest_ip_hash(identity_id: str) -> str:
     if not identity_id.startswith("g"):
         return ""
     try:
-        return guests.guest_ip_hash(guest_id=identity_id) or ""
+        return identities.guest_ip_hash(guest_id=identity_id) or ""
     except redis.RedisError as exc:
         log.warning("report: guest ip hash of %s unreadable: %s", identity_id, exc)
         return ""
@@ -191,9 +188,9 @@ def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, 
     """
     if reason not in Reason.values:
         raise InvalidReport("bad_reason", f"reason must be one of {', '.join(Reason.values)}")
-    if not MATCH_ID_RE.match(match_id or ""):
+    if not identities.is_match_id(match_id):
         raise InvalidReport("bad_match", "not a match id")
-    if not IDENTITY_RE.match(reporter.id) or not IDENTITY_RE.match(reported_id or ""):
+    if not identities.is_identity_id(reporter.id) or not identities.is_identity_id(reported_id):
         raise InvalidReport("bad_identity", "not an identity id")
     if reporter.id == reported_id:
         raise InvalidReport("self_report", "you cannot report yourself")
@@ -305,14 +302,14 @@ def ban(
 ) -> Ban:
     """Ban an identity (``until`` None: forever). Live at commit: the banned set, the pool, the
     leaderboards and every socket of the identity on any instance (``identity.banned``)."""
-    if not IDENTITY_RE.match(identity_id or ""):
+    if not identities.is_identity_id(identity_id):
         raise ValueError("not an identity id")
     now = timezone.now()
     if until is not None and until <= now:
         raise ValueError("a ban must end in the future")
     if ip_hash is None and identity_id.startswith("g"):
         try:
-            ip_hash = guests.guest_ip_hash(guest_id=identity_id)
+            ip_hash = identities.guest_ip_hash(guest_id=identity_id)
         except redis.RedisError:
             ip_hash = None
     reason = (reason or "")[:200] or "terms of use"
@@ -343,7 +340,7 @@ def ban(
 def kick_live_session(*, identity_id: str, moderator, note: str = "") -> ModerationAction:
     """Close every chat socket of an identity now, without a ban: its partner is told the
     match ended and the person may come back at once. Recorded in the audit trail."""
-    if not IDENTITY_RE.match(identity_id or ""):
+    if not identities.is_identity_id(identity_id):
         raise ValueError("not an identity id")
     with transaction.atomic():
         action = ModerationAction.objects.create(

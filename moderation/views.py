@@ -13,10 +13,11 @@ import logging
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
-from accounts.identity import from_request
 from moderation import services
 from moderation.models import NOTE_MAX_LENGTH, Reason
+from seendr import identity as identities
 from seendr.idempotency import idempotent
+from seendr.identity import from_request
 from seendr.ratelimit import identity_key, rate_limit
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def report_match(request: HttpRequest, match_id: str) -> JsonResponse:
         return _error(400, "bad_reason", f"reason must be one of: {', '.join(Reason.values)}.")
     if not isinstance(note, str) or len(note) > NOTE_MAX_LENGTH:
         return _error(400, "bad_note", f"note must be text of at most {NOTE_MAX_LENGTH} characters.")
-    if not services.MATCH_ID_RE.match(match_id):
+    if not identities.is_match_id(match_id):
         return _error(404, "not_found", "No such match.")
 
     from matching.selectors import match_partner

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.identity import Identity
 from profiles import cache
+from seendr.identity import Identity
 
 PUBLIC_FIELDS = ("username", "display_name", "bio", "country", "languages", "interests", "likes", "verified")
 

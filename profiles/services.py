@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
@@ -15,16 +14,14 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageOps
 
-from accounts.guests import GUEST_TTL_SECONDS
-from accounts.identity import user_id_from_identity
 from profiles import cache
 from profiles.models import MAX_INTERESTS, Block, Interest, Profile, normalise_tag
 from seendr import keys
+from seendr.identity import GUEST_TTL_SECONDS, is_identity_id, user_id_from_identity
 from seendr.redis_state import state
 
 logger = logging.getLogger(__name__)
 
-IDENTITY_RE = re.compile(r"^(u[0-9]{1,20}|g[0-9a-f]{8,38})\Z")
 THUMBNAIL_SIZE = (128, 128)
 
 
@@ -126,7 +123,7 @@ def block(*, blocker_id: str, blocked_id: str) -> bool:
     set the matcher reads; a guest's block lives only in Redis and expires with guests.
     Returns True if this block is new.
     """
-    if not IDENTITY_RE.match(blocker_id) or not IDENTITY_RE.match(blocked_id):
+    if not is_identity_id(blocker_id) or not is_identity_id(blocked_id):
         raise ValueError("not an identity id")
     if blocker_id == blocked_id:
         raise ValueError("an identity cannot block itself")

@@ -41,6 +41,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 from seendr import keys
+from seendr.identity import from_request
+from seendr.metrics import RATE_LIMITED
 from seendr.redis_state import astate, lua, state
 
 log = logging.getLogger(__name__)
@@ -129,8 +131,6 @@ def _decision(raw: list) -> Decision:
 def _counted(scope: str, decision: Decision) -> Decision:
     """Count a refusal in /metrics (``seendr_rate_limited_total{scope}``, per process)."""
     if not decision.allowed:
-        from seendr.metrics import RATE_LIMITED  # lazily: metrics pulls in the ops readers
-
         RATE_LIMITED.labels(scope=scope).inc()
     return decision
 
@@ -279,8 +279,6 @@ def user_key(request: HttpRequest) -> str | None:
 
 def identity_key(request: HttpRequest) -> str | None:
     """A ``key`` for :func:`rate_limit`: the account or guest behind the request, else the IP."""
-    from accounts.identity import from_request
-
     identity = from_request(request)
     return identity.id if identity else ip_subject(request)
 

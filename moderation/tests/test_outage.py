@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from conftest import free_port
 from moderation import selectors, services
 from moderation.models import Ban, Report
 from moderation.tests.helpers import user_identity
 from profiles.models import Block
 from seendr import keys
 from seendr.redis_state import state
+from seendr.testing.servers import free_port
 
 # Autocommit, as in a request or the consumer: on-commit work runs at once, inside the services.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,9 +8,9 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 
-from accounts.identity import GUEST_SESSION_KEY, for_user
 from moderation.models import Report
 from moderation.tests.helpers import guest_identity, live_match, make_user
+from seendr.identity import GUEST_SESSION_KEY, for_user
 
 pytestmark = pytest.mark.django_db
 

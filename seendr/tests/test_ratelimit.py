@@ -16,9 +16,9 @@ from django.urls import path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import free_port
 from seendr import keys, ratelimit
 from seendr.redis_state import state
+from seendr.testing.servers import free_port
 
 
 def limits(**extra: str | None) -> dict:

@@ -173,8 +173,8 @@ def test_leaderboard_page_escapes_names(client):
 
 
 def test_admin_queue_escapes_names_notes_and_transcript(admin_client, django_capture_on_commit_callbacks):
-    from accounts.identity import for_user
     from moderation.tests.helpers import live_match
+    from seendr.identity import for_user
 
     victim = for_user(make_user("victim"))
     troll = for_user(hostile_user())

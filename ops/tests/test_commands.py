@@ -10,11 +10,11 @@ from django.core.management import call_command, get_commands, load_command_clas
 from django.core.management.base import CommandError
 from django.db.models import Count, Sum
 
-from conftest import ROOT, server_env
 from matching import pool
 from seendr import keys
 from seendr.redis_state import state
-from seendr.tests.test_metrics import make_match
+from seendr.testing.factories import make_match
+from seendr.testing.servers import ROOT, server_env
 
 pytestmark = pytest.mark.django_db
 

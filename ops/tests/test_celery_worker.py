@@ -4,7 +4,8 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 
-from seendr import celery_app, keys, stats, tasks
+from ops import stats, tasks
+from seendr import celery_app, keys
 from seendr.redis_state import state
 from seendr.request_id import request_id
 
@@ -30,14 +31,14 @@ def test_a_real_worker_runs_the_sweep_and_counts_outcomes(celery_worker_process)
         tasks.sweep_pool.delay()
     finally:
         request_id.reset(token)
-    celery_app.send_task("seendr.tasks.sweep_pool", args=[1, 2, 3])  # wrong arguments: fails in the worker
+    celery_app.send_task("ops.tasks.sweep_pool", args=[1, 2, 3])  # wrong arguments: fails in the worker
     assert stats.celery_queue_depth()["queued"] == 2
 
     worker = celery_worker_process(LOG_JSON="1")
     wait_for(
         lambda: (
-            stats.task_outcomes().get(("seendr.tasks.sweep_pool", "failure"), 0) == 1
-            and stats.task_outcomes().get(("seendr.tasks.sweep_pool", "success"), 0) == 1
+            stats.task_outcomes().get(("ops.tasks.sweep_pool", "failure"), 0) == 1
+            and stats.task_outcomes().get(("ops.tasks.sweep_pool", "success"), 0) == 1
         ),
         what="both outcomes",
     )
@@ -45,7 +46,7 @@ def test_a_real_worker_runs_the_sweep_and_counts_outcomes(celery_worker_process)
     # Late acks: the message is acknowledged just after the outcome is counted.
     wait_for(lambda: stats.celery_queue_depth() == {"queued": 0, "unacked": 0}, what="acks")
     failures = stats.recent_failures()
-    assert failures[0]["task"] == "seendr.tasks.sweep_pool"
+    assert failures[0]["task"] == "ops.tasks.sweep_pool"
     assert "TypeError" in failures[0]["error"]
     # The worker logs through the project's logging config: JSON lines in production mode.
     json_lines = [json.loads(line) for line in worker.output().splitlines() if line.startswith("{")]
@@ -57,7 +58,7 @@ def test_a_real_worker_runs_the_sweep_and_counts_outcomes(celery_worker_process)
 
 
 def test_mail_task_retries_with_backoff_when_the_mail_server_is_down(celery_worker_process):
-    from conftest import free_port
+    from seendr.testing.servers import free_port
 
     get_user_model().objects.create_superuser("boss", "boss@example.com", "pw-123456789")
     # Production settings (the test settings pin the in-memory mail backend), same DB and keys.
@@ -69,18 +70,17 @@ def test_mail_task_retries_with_backoff_when_the_mail_server_is_down(celery_work
     )
     tasks.send_moderation_summary.delay()
     wait_for(
-        lambda: stats.task_outcomes().get(("seendr.tasks.send_moderation_summary", "retry"), 0) >= 1,
+        lambda: stats.task_outcomes().get(("ops.tasks.send_moderation_summary", "retry"), 0) >= 1,
         what="a retry",
     )
     assert "Retry in" in worker.output()
-    assert stats.task_outcomes().get(("seendr.tasks.send_moderation_summary", "failure"), 0) == 0
+    assert stats.task_outcomes().get(("ops.tasks.send_moderation_summary", "failure"), 0) == 0
 
 
 def test_broker_visibility_timeout_outlasts_every_task_and_retry():
     """With late acks on Redis, a task still running (or waiting for its retry countdown) when the
     visibility timeout passes is handed to a second worker: every limit must stay below it."""
     from django.conf import settings
-
     from seendr.management.commands.install_beat_schedule import registered_tasks
 
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 
-from seendr.tests.test_metrics import make_match
+from seendr.testing.factories import make_match
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

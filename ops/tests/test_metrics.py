@@ -5,7 +5,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 
 import pytest
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -16,12 +15,15 @@ from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 from pythonjsonlogger.json import JsonFormatter
 
-from conftest import ROOT
 from matching import pool
-from seendr import keys, metrics, stats
+from matching import stats as match_stats
+from ops.tasks import record_task_outcome
+from seendr import keys
+from seendr import metrics as process_metrics
 from seendr.redis_state import state
 from seendr.request_id import ConnectionIdMiddleware, RequestContextFilter
-from seendr.tasks import record_task_outcome
+from seendr.testing.factories import make_match
+from seendr.testing.servers import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -39,16 +41,6 @@ def scrape(client, **headers) -> dict[str, dict[tuple, float]]:
         for sample in family.samples:
             samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
     return samples
-
-
-def make_match(*, waited: float, now: float, interest: str = "jazz") -> pool.Pairing:
-    """A real match through the pool: one side joins, the other joins ``waited`` seconds later."""
-    prefs = pool.Preferences.from_client(interests=[interest])
-    a, b = "g" + uuid.uuid4().hex[:12], "g" + uuid.uuid4().hex[:12]
-    assert pool.join_sync(identity_id=a, prefs=prefs, channel_name=f"chan.{a}", now=now - waited) is None
-    pairing = pool.join_sync(identity_id=b, prefs=prefs, channel_name=f"chan.{b}", now=now)
-    assert pairing is not None
-    return pairing
 
 
 # --- Access -----------------------------------------------------------------------------------
@@ -113,26 +105,26 @@ class EchoConsumer(AsyncJsonWebsocketConsumer):
 
 
 async def test_websocket_gauge_and_connection_id_follow_a_real_socket():
-    app = ConnectionIdMiddleware(metrics.WebSocketMetricsMiddleware(EchoConsumer.as_asgi()))
+    app = ConnectionIdMiddleware(process_metrics.WebSocketMetricsMiddleware(EchoConsumer.as_asgi()))
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(RequestContextFilter())
     handler.setFormatter(logging.Formatter("%(connection_id)s %(message)s"))
     logger = logging.getLogger("seendr.tests.echo")
     logger.addHandler(handler)
-    before = metrics.WEBSOCKET_CONNECTIONS._value.get()
+    before = process_metrics.WEBSOCKET_CONNECTIONS._value.get()
     try:
         first = WebsocketCommunicator(app, "/ws/chat/")
         second = WebsocketCommunicator(app, "/ws/chat/")
         assert (await first.connect())[0]
         assert (await second.connect())[0]
-        assert metrics.WEBSOCKET_CONNECTIONS._value.get() == before + 2
+        assert process_metrics.WEBSOCKET_CONNECTIONS._value.get() == before + 2
         await first.send_json_to({"type": "ping"})
         reply = await first.receive_json_from()
         await first.disconnect()
-        assert metrics.WEBSOCKET_CONNECTIONS._value.get() == before + 1
+        assert process_metrics.WEBSOCKET_CONNECTIONS._value.get() == before + 1
         await second.disconnect()
-        assert metrics.WEBSOCKET_CONNECTIONS._value.get() == before
+        assert process_metrics.WEBSOCKET_CONNECTIONS._value.get() == before
     finally:
         logger.removeHandler(handler)
     assert len(reply["connection_id"]) == 16
@@ -233,19 +225,19 @@ def test_match_totals_stay_monotonic_while_minutes_fold_and_expire():
     per-minute keys expire."""
     start = (time.time() // 60) * 60
     make_match(waited=1.0, now=start + 5)
-    first = stats.match_totals(now=start + 10)
+    first = match_stats.match_totals(now=start + 10)
     assert (first.matches, first.waits) == (1, 2)
     make_match(waited=4.0, now=start + 65, interest="chess")
     # Three minutes later both minutes are folded into the totals...
-    folded = stats.match_totals(now=start + 200)
+    folded = match_stats.match_totals(now=start + 200)
     assert (folded.matches, folded.waits) == (2, 4)
-    again = stats.match_totals(now=start + 201)
+    again = match_stats.match_totals(now=start + 201)
     assert again == folded
     # ...so losing the per-minute keys loses nothing.
     client = state()
     for m in (int(start // 60), int(start // 60) + 1):
         client.delete(keys.matches_per_minute(m), keys.match_waits_per_minute(m))
-    later = stats.match_totals(now=start + 260)
+    later = match_stats.match_totals(now=start + 260)
     assert (later.matches, later.waits, later.wait_sum) == (2, 4, pytest.approx(5.0))
 
 
@@ -264,13 +256,13 @@ def test_profile_cache_hits_and_misses_are_exposed(client):
 
 
 def test_celery_outcomes_and_queue_depth_are_exposed(client):
-    record_task_outcome(task="seendr.tasks.sweep_pool", outcome="success")
-    record_task_outcome(task="seendr.tasks.sweep_pool", outcome="success")
-    record_task_outcome(task="seendr.tasks.send_moderation_summary", outcome="failure", error="SMTP down")
+    record_task_outcome(task="ops.tasks.sweep_pool", outcome="success")
+    record_task_outcome(task="ops.tasks.sweep_pool", outcome="success")
+    record_task_outcome(task="ops.tasks.send_moderation_summary", outcome="failure", error="SMTP down")
     samples = scrape(client)
     tasks = samples["seendr_celery_tasks_total"]
-    assert tasks[(("outcome", "success"), ("task", "seendr.tasks.sweep_pool"))] == 2
-    assert tasks[(("outcome", "failure"), ("task", "seendr.tasks.send_moderation_summary"))] == 1
+    assert tasks[(("outcome", "success"), ("task", "ops.tasks.sweep_pool"))] == 2
+    assert tasks[(("outcome", "failure"), ("task", "ops.tasks.send_moderation_summary"))] == 1
     assert samples["seendr_celery_queue_length"][()] == 0
     assert samples["seendr_redis_used_memory_bytes"][(("role", "state"),)] > 0
 
@@ -303,7 +295,7 @@ def test_a_real_chat_socket_moves_the_gauge_of_its_own_server(daphne_server):
     from django.contrib.sessions.backends.cached_db import SessionStore
 
     from accounts import guests
-    from accounts.identity import GUEST_SESSION_KEY
+    from seendr.identity import GUEST_SESSION_KEY
 
     identity = guests.create_guest(ip="127.0.0.1")
     store = SessionStore()

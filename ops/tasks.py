@@ -1,7 +1,7 @@
-"""Operations tasks run by Celery beat (schedule: ``seendr.services.BEAT_SCHEDULE``), and the
+"""Operations tasks run by Celery beat (schedule: ``ops.services.BEAT_SCHEDULE``), and the
 worker signal handlers that count every task's outcome for /metrics and the admin Live page.
 
-Thin: each task calls one service in ``seendr.services``.
+Thin: each task calls one service in ``ops.services``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ import smtplib
 
 from celery import shared_task, signals
 
-from seendr import services
-from seendr.request_id import request_id
-from seendr.services import record_task_outcome
+from ops import services
+from ops.services import record_task_outcome
 
 log = logging.getLogger(__name__)
 
@@ -49,40 +48,11 @@ def _on_revoked(sender=None, request=None, **_: object) -> None:
     record_task_outcome(task=_name(sender, request), outcome="revoked")
 
 
-# --- Request ids across the queue ---------------------------------------------------------------
-# A task published while serving a request carries that request's id in a message header; the
-# worker puts it (or "task-<id>" for beat and other origins) in the logging context while the task
-# runs, so one id follows a request from nginx through Django into its background work.
-
-_REQUEST_ID_HEADER = "seendr_request_id"
-_tokens: dict[str, object] = {}
-
-
-@signals.before_task_publish.connect
-def _carry_request_id(headers=None, **_: object) -> None:
-    rid = request_id.get()
-    if rid and headers is not None:
-        headers.setdefault(_REQUEST_ID_HEADER, rid)
-
-
-@signals.task_prerun.connect
-def _enter_request_id(task_id=None, task=None, **_: object) -> None:
-    rid = getattr(getattr(task, "request", None), _REQUEST_ID_HEADER, None) or f"task-{task_id}"
-    _tokens[str(task_id)] = request_id.set(str(rid))
-
-
-@signals.task_postrun.connect
-def _leave_request_id(task_id=None, **_: object) -> None:
-    token = _tokens.pop(str(task_id), None)
-    if token is not None:
-        request_id.reset(token)
-
-
 # --- Beat tasks -------------------------------------------------------------------------------
 
 
 # Short expiry: a sweep that waited in the queue longer than two periods is pointless.
-@shared_task(name="seendr.tasks.sweep_pool", expires=30, time_limit=60, soft_time_limit=50)
+@shared_task(expires=30, time_limit=60, soft_time_limit=50)
 def sweep_pool() -> dict[str, int]:
     summary = services.sweep_pool()
     if summary.get("removed") or summary.get("live_expired"):
@@ -90,14 +60,14 @@ def sweep_pool() -> dict[str, int]:
     return summary
 
 
-@shared_task(name="seendr.tasks.warm_profile_cache", expires=25 * 60)
+@shared_task(expires=25 * 60)
 def warm_profile_cache(limit: int = 10_000) -> int:
     warmed = services.warm_profile_cache(limit=limit)
     log.info("profile cache warmed: %d profiles", warmed)
     return warmed
 
 
-@shared_task(name="seendr.tasks.prune_expired", expires=55 * 60)
+@shared_task(expires=55 * 60)
 def prune_expired() -> dict[str, int]:
     summary = services.prune_expired()
     log.info("prune: %s", summary)
@@ -108,7 +78,6 @@ def prune_expired() -> dict[str, int]:
 # randomised (jitter) so many workers do not retry in step. Idempotent enough: a retry after a
 # partial SMTP failure may mail a recipient twice, never zero times.
 @shared_task(
-    name="seendr.tasks.send_moderation_summary",
     autoretry_for=(smtplib.SMTPException, OSError),
     retry_backoff=2,
     retry_backoff_max=600,

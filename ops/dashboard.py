@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from seendr import stats
+from ops import stats
 
 CHART_WIDTH = 600
 CHART_HEIGHT = 120

@@ -8,8 +8,8 @@ import time
 import redis
 from django.core.management.base import BaseCommand, CommandError
 
+from matching import presence, stats
 from matching.pool import MatchingError
-from seendr import stats
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args, json: bool = False, **options) -> None:
         now = time.time()
         try:
-            counts = stats.live_counts(now=now)
+            counts = presence.counts(now=now)
             series = stats.matches_series(now=now, minutes=60)
             waits = stats.recent_waits(now=now, seconds=60)
             hour_waits = stats.recent_waits(now=now, seconds=3600)

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from tqdm import tqdm
 
-from seendr import demo
+from ops import demo
 
 
 class Command(BaseCommand):

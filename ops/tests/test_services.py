@@ -5,7 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.utils import timezone
 
-from seendr import keys, services
+from ops import services
+from seendr import keys
 from seendr.redis_state import state
 
 pytestmark = pytest.mark.django_db

@@ -1,10 +1,8 @@
 """Operational reads for /metrics, the admin Live page and the ``matching_stats`` command.
 
-Selectors only: nothing here writes, except :func:`match_totals`, whose script folds finished
-per-minute match statistics into cumulative totals (bookkeeping, idempotent, see
-``seendr/lua/match_stats.lua``). Other apps' modules are imported lazily, so this works whatever
-subset of apps is installed, and every read degrades to ``None`` (logged) when its Redis is away:
-a dashboard with one blank tile beats a 500.
+Selectors only: nothing here writes (the match statistics it shows are matching's, read through
+``matching.stats``). Every read degrades to ``None`` (logged) when its Redis is away: a dashboard
+with one blank tile beats a 500.
 """
 
 from __future__ import annotations
@@ -12,28 +10,23 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis
 from django.conf import settings
 
+from matching import presence
+from matching.stats import matches_series, median, recent_waits, rolling_last_minute
+from moderation import selectors as moderation_selectors
+from profiles import cache
 from seendr import keys
-from seendr.redis_state import lua, state
+from seendr.redis_state import state
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-# Upper bounds (seconds) of the time-to-match histogram.
-WAIT_BUCKETS: tuple[float, ...] = (0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60, 120)
-# How many past minutes the per-minute keys cover (their TTL is MATCH_STATS_TTL_SECONDS).
-HISTORY_MINUTES = 120
-# Minutes younger than this may still be written by the matcher; only older ones are folded.
-FOLD_LAG_MINUTES = 2
 
 # Redis roles by the settings that name them, in the order a page shows them.
 REDIS_ROLES: tuple[tuple[str, str], ...] = (
@@ -45,10 +38,6 @@ REDIS_ROLES: tuple[tuple[str, str], ...] = (
 # kombu's Redis transport keeps priorities in extra lists named <queue><sep><priority>.
 _KOMBU_PRIORITY_SEP = "\x06\x16"
 _KOMBU_PRIORITY_STEPS = (3, 6, 9)
-
-
-def minute_of(now: float) -> int:
-    return int(now // 60)
 
 
 def guarded(source: str, fn: Callable[[], T]) -> T | None:
@@ -65,79 +54,7 @@ def guarded(source: str, fn: Callable[[], T]) -> T | None:
 
 def live_counts(*, now: float | None = None) -> dict[str, int]:
     """``{"online", "waiting", "in_call"}`` from the matching app. Raises when Redis is away."""
-    from matching import presence  # lazily: the ops package must import without the app
-
     return presence.counts(now=time.time() if now is None else now)
-
-
-# --- Matches per minute and time to match -------------------------------------------------
-
-
-def matches_series(*, now: float, minutes: int = 60) -> list[tuple[int, int]]:
-    """``[(minute, matches formed)]`` for the last ``minutes`` minutes, oldest first, this one last."""
-    last = minute_of(now)
-    span = list(range(last - minutes + 1, last + 1))
-    values = state().mget([keys.matches_per_minute(m) for m in span])
-    return [(m, int(v or 0)) for m, v in zip(span, values, strict=True)]
-
-
-def rolling_last_minute(series: list[tuple[int, int]], *, now: float) -> int:
-    """Matches in the last 60 seconds: this minute so far plus the share of the previous minute
-    that still falls inside the window (the counters are per calendar minute)."""
-    current = series[-1][1]
-    previous = series[-2][1] if len(series) > 1 else 0
-    return round(current + previous * (60 - now % 60) / 60)
-
-
-def recent_waits(*, now: float, seconds: int = 60) -> list[float]:
-    """Seconds each side waited, for matches formed in the last ``seconds`` (whole minutes)."""
-    last = minute_of(now)
-    first = minute_of(now - seconds)
-    pipe = state().pipeline(transaction=False)
-    for m in range(first, last + 1):
-        pipe.lrange(keys.match_waits_per_minute(m), 0, -1)
-    waits: list[float] = []
-    for chunk in pipe.execute():
-        for raw in chunk:
-            try:
-                waits.append(float(raw))
-            except (TypeError, ValueError):
-                continue
-    return waits
-
-
-def median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-@dataclass(frozen=True)
-class MatchTotals:
-    """Cumulative since statistics began: matches formed, and a histogram of waits per side."""
-
-    matches: int
-    waits: int
-    wait_sum: float
-    # (upper bound, cumulative count) pairs ending with (inf, waits), Prometheus style.
-    buckets: list[tuple[float, int]]
-
-
-def match_totals(*, now: float) -> MatchTotals:
-    last = minute_of(now)
-    first = last - HISTORY_MINUTES + 1
-    script_keys = [keys.match_stats_totals()]
-    for m in range(first, last + 1):
-        script_keys += [keys.matches_per_minute(m), keys.match_waits_per_minute(m)]
-    bounds = [repr(float(b)) for b in WAIT_BUCKETS]
-    raw = lua("seendr", "match_stats").run(
-        state(), script_keys, [first, last - FOLD_LAG_MINUTES + 1, *bounds]
-    )
-    count, waits, wait_sum, *per_bucket = raw
-    cumulative: list[tuple[float, int]] = []
-    running = 0
-    for bound, n in zip([*WAIT_BUCKETS, float("inf")], per_bucket, strict=True):
-        running += int(n)
-        cumulative.append((float(bound), running))
-    return MatchTotals(matches=int(count), waits=int(waits), wait_sum=float(wait_sum), buckets=cumulative)
 
 
 # --- Profile cache ----------------------------------------------------------------------------
@@ -145,10 +62,6 @@ def match_totals(*, now: float) -> MatchTotals:
 
 def profile_cache_stats() -> dict[str, int]:
     """Hit/miss counters of the profile cache (written by the profiles app)."""
-    try:
-        from profiles import cache
-    except ImportError:
-        return {}
     return cache.stats()
 
 
@@ -234,15 +147,9 @@ def redis_memory() -> dict[str, dict[str, Any] | None]:
 # --- Moderation -------------------------------------------------------------------------------
 
 
-def open_reports() -> int | None:
-    """Reports waiting for a moderator, or None when the moderation app is not installed."""
-    from django.apps import apps
-
-    if not apps.is_installed("moderation"):
-        return None
-    from moderation import selectors
-
-    return selectors.open_reports().count()
+def open_reports() -> int:
+    """Reports waiting for a moderator."""
+    return moderation_selectors.open_reports().count()
 
 
 # --- Everything the Live page shows -----------------------------------------------------------

@@ -4,9 +4,9 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 
-from seendr.dashboard import CHART_HEIGHT
-from seendr.tasks import record_task_outcome
-from seendr.tests.test_metrics import make_match
+from ops.dashboard import CHART_HEIGHT
+from ops.tasks import record_task_outcome
+from seendr.testing.factories import make_match
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_live_page_shows_real_numbers_after_matches(staff_client):
     make_match(waited=3.0, now=now)
     make_match(waited=1.0, now=now, interest="chess")
     make_match(waited=5.0, now=now, interest="go")
-    record_task_outcome(task="seendr.tasks.sweep_pool", outcome="failure", error="RuntimeError('boom')")
+    record_task_outcome(task="ops.tasks.sweep_pool", outcome="failure", error="RuntimeError('boom')")
 
     response = staff_client.get(LIVE)
     assert response.status_code == 200

@@ -26,6 +26,10 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from leaderboard.models import Like
+from matching.models import Match
+from profiles.models import Interest, Profile
+
 FIRST_NAMES = (
     "Ada",
     "Ben",
@@ -251,10 +255,6 @@ def seed(
     ``progress(label, total, done_so_far)`` may return a callback that receives increments.
     Runs in one transaction: a failure leaves nothing behind.
     """
-    from leaderboard.models import Like
-    from matching.models import Match
-    from profiles.models import Interest, Profile
-
     if users < 1:
         raise ValueError("users must be at least 1")
     rng = random.Random(seed_value)

@@ -1,17 +1,16 @@
-"""Install the periodic tasks (django-celery-beat) of ``seendr.services.BEAT_SCHEDULE``."""
+"""Install the periodic tasks (django-celery-beat) of ``ops.services.BEAT_SCHEDULE``."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from seendr import services
+from ops import services
+from seendr.celery import app
 
 
 def registered_tasks() -> set[str]:
     """Task names a worker of this code base knows (every app's tasks module imported)."""
-    from seendr.celery import app
-
     app.loader.import_default_modules()
     return set(app.tasks)
 
