@@ -26,6 +26,7 @@ from leaderboard import boards, karma, selectors
 from leaderboard.boards import Bucket
 from leaderboard.models import Like
 from seendr import keys
+from seendr.errors import ServiceError
 from seendr.identity import Identity, user_id_from_identity
 from seendr.redis_state import lua, state
 
@@ -33,15 +34,6 @@ logger = logging.getLogger(__name__)
 
 # A half-built board disappears by itself if its rebuild dies.
 BUILD_TTL_SECONDS = 3600
-
-
-class InvalidLike(ValueError):
-    """The like cannot be recorded (liking oneself, a malformed id)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 # --- Sorted-set increments ----------------------------------------------------------------
@@ -93,9 +85,9 @@ def like_partner(*, match_id: str, liker: Identity, liked_id: str, now: dt.datet
     """
     now = now or timezone.now()
     if not match_id or len(match_id) > 32 or not liked_id or len(liked_id) > 40:
-        raise InvalidLike("invalid", "Unknown match or partner.")
+        raise ServiceError("invalid", "Unknown match or partner.")
     if liker.id == liked_id:
-        raise InvalidLike("self_like", "You cannot like yourself.")
+        raise ServiceError("self_like", "You cannot like yourself.")
     liked_user_id = user_id_from_identity(liked_id)
     user_table = get_user_model()._meta.db_table
     with transaction.atomic():
@@ -126,27 +118,6 @@ def like_partner(*, match_id: str, liker: Identity, liked_id: str, now: dt.datet
 def _after_like(*, user_id: int, now: dt.datetime) -> None:
     _increment_ranked(board="likes", amounts={user_id: 1}, when=now, now=now)
     _invalidate_profile(user_id)
-
-
-def notify_liked(*, match_id: str, liked_id: str) -> None:
-    """Tell the liked identity's open chat sockets (any instance), after commit.
-
-    The chat consumer answers ``partner.liked`` with ``{"type": "you_were_liked"}``. Used by the
-    HTTP like; the WebSocket path notifies the partner's channel itself.
-    """
-
-    def send() -> None:
-        from asgiref.sync import async_to_sync
-        from channels.layers import get_channel_layer
-
-        try:
-            async_to_sync(get_channel_layer().group_send)(
-                keys.identity_group(liked_id), {"type": "partner.liked", "match_id": match_id}
-            )
-        except Exception:
-            logger.warning("could not tell %s about a like", liked_id, exc_info=True)
-
-    transaction.on_commit(send, robust=True)
 
 
 def _invalidate_profile(user_id: int) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from matching.pool import Preferences
+from seendr.errors import ServiceError
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_CHAT_CHARS = 1000
@@ -25,13 +26,11 @@ _LANG_PRIMARY = re.compile(r"^[a-z]{2}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
-class FrameError(Exception):
+class FrameError(ServiceError):
     """A refused frame: becomes ``{"type":"error","code":..,"message":..}``; the socket stays open."""
 
     def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.retry_after = retry_after
 
     def frame(self) -> dict[str, Any]:

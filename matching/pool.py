@@ -59,6 +59,7 @@ import redis
 from django.conf import settings
 
 from seendr import keys, redis_state
+from seendr.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -77,14 +78,20 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 # --- Errors -------------------------------------------------------------------------------
 
 
-class MatchingError(Exception):
-    """Base class of everything the pool raises on purpose."""
+class MatchingError(ServiceError):
+    """Base class of everything the pool raises on purpose; ``code`` is set per subclass."""
+
+    code = "matching_error"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(type(self).code, message)
 
 
 class MatchingUnavailable(MatchingError):
     """Redis (the state role) did not answer; the consumer answers an ``unavailable`` error frame."""
 
     code = "matching_unavailable"
+    status = 503
 
 
 class AlreadyMatched(MatchingError):

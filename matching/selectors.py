@@ -7,8 +7,10 @@ wrote). Redis being down degrades to Postgres rather than failing.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+from collections.abc import Iterable
 
 import redis
 
@@ -54,3 +56,28 @@ def online_now() -> int | None:
         return presence.online_count_sync(now=time.time())
     except redis.RedisError:
         return None
+
+
+def talk_seconds_sql(
+    *, start: dt.datetime | None, end: dt.datetime | None, user_ids: Iterable[int] | None
+) -> tuple[str, list]:
+    """SQL (and its parameters) yielding ``(uid, secs)``: one row per account side of each
+    recorded match ended in ``[start, end)``, optionally only for ``user_ids``. The leaderboard's
+    talk-time rebuild sums it; matching owns the table it reads."""
+    params: list = []
+
+    def side(column: str) -> str:
+        clauses = [f"{column} IS NOT NULL"]
+        if start is not None:
+            clauses.append("ended_at >= %s AND ended_at < %s")
+            params.extend([start, end])
+        if user_ids is not None:
+            clauses.append(f"{column} = ANY(%s)")
+            params.append(sorted({int(u) for u in user_ids}))
+        return (
+            f"SELECT {column} AS uid, FLOOR(duration_seconds) AS secs FROM {Match._meta.db_table} "  # noqa: S608
+            f"WHERE {' AND '.join(clauses)}"
+        )
+
+    sql = f"{side('user_a_id')} UNION ALL {side('user_b_id')}"
+    return sql, params

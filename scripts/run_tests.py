@@ -21,7 +21,9 @@ NO_TESTS_COLLECTED = 5
 
 
 def lint_imports() -> int:
-    return subprocess.call([str(Path(sys.executable).with_name("lint-imports")), "--no-cache"], cwd=services.ROOT)
+    return subprocess.call(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"], cwd=services.ROOT
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -19,7 +19,6 @@ urlpatterns = [
     path("", include("profiles.urls")),
     path("", include("matching.urls")),
     path("", include("leaderboard.urls")),
-    path("", include("moderation.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,6 +1,3 @@
-import json
-import subprocess
-import sys
 import time
 from io import StringIO
 
@@ -10,11 +7,9 @@ from django.core.management import call_command, get_commands, load_command_clas
 from django.core.management.base import CommandError
 from django.db.models import Count, Sum
 
-from matching import pool
 from seendr import keys
 from seendr.redis_state import state
-from seendr.testing.factories import make_match
-from seendr.testing.servers import ROOT, server_env
+from seendr.testing.servers import manage
 
 pytestmark = pytest.mark.django_db
 
@@ -27,73 +22,20 @@ def run(name: str, *args: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=server_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-@pytest.mark.parametrize("command", ["matching_stats", "sweep_pool", "seed_demo", "install_beat_schedule"])
-def test_every_ops_command_explains_itself(command):
-    app = get_commands()[command]
-    assert app == "seendr"
+@pytest.mark.parametrize(
+    ("command", "app"),
+    [
+        ("matching_stats", "matching"),
+        ("sweep_pool", "matching"),
+        ("seed_demo", "ops"),
+        ("install_beat_schedule", "ops"),
+    ],
+)
+def test_every_ops_command_explains_itself(command, app):
+    assert get_commands()[command] == app
     text = load_command_class(app, command).create_parser("manage.py", command).format_help()
     assert text.startswith("usage: manage.py " + command)
     assert len(text.split("\n\n")[1].strip()) > 30  # a real description under the usage line
-
-
-# --- matching_stats -----------------------------------------------------------------------------
-
-
-def test_matching_stats_reports_the_pool_now():
-    now = time.time()
-    make_match(waited=4.0, now=now)
-    prefs = pool.Preferences.from_client(interests=["knitting"])
-    assert pool.join_sync(identity_id="gwaiting00001", prefs=prefs, channel_name="c.w", now=now) is None
-
-    out, _ = run("matching_stats")
-    lines = dict(line.rsplit(None, 1) for line in out.splitlines()[:5])
-    assert lines["waiting"] == "1"
-    assert lines["in call"] == "2"
-    assert lines["matches, last hour"] == "1"
-    assert out.splitlines()[-1] == "0 online, 1 waiting, 2 in call, 1 matches in the last hour."
-
-    data = json.loads(run("matching_stats", "--json")[0])
-    assert data["waiting"] == 1 and data["in_call"] == 2 and data["matches_last_hour"] == 1
-    assert data["median_wait_seconds_last_minute"] == 2.0  # the two sides waited 4 and 0 seconds
-
-
-def test_matching_stats_fails_clearly_without_redis():
-    result = manage("matching_stats", REDIS_STATE_URL=DEAD_REDIS)
-    assert result.returncode == 1
-    assert "CommandError: the state Redis did not answer" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-# --- sweep_pool -------------------------------------------------------------------------------
-
-
-def test_sweep_pool_removes_ghosts_and_keeps_live_tickets():
-    now = time.time()
-    prefs = pool.Preferences.from_client(interests=["jazz"])
-    assert pool.join_sync(identity_id="gliving000001", prefs=prefs, channel_name="c.l", now=now) is None
-    state().sadd(keys.pool_waiting(), "gghost0000003")  # a member whose ticket is gone
-
-    out, _ = run("sweep_pool")
-    assert "removed 1 ghosts" in out
-    assert state().smembers(keys.pool_waiting()) == {"gliving000001"}
-    assert "removed 0 ghosts" in run("sweep_pool")[0]
-
-
-def test_sweep_pool_exits_non_zero_without_redis():
-    result = manage("sweep_pool", REDIS_STATE_URL=DEAD_REDIS)
-    assert result.returncode == 1
-    assert "CommandError: sweep failed" in result.stderr
 
 
 # --- seed_demo --------------------------------------------------------------------------------

@@ -99,3 +99,15 @@ class ServerProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run ``manage.py`` in a child process against this run's database and keys."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=server_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
