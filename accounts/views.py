@@ -15,7 +15,7 @@ from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import forms, services
+from accounts import forms, services, tasks
 
 # The landing page's online count (matching's data, one floor up): a listed selector exception.
 from matching.selectors import online_now
@@ -108,10 +108,8 @@ def verify_email(request: HttpRequest) -> HttpResponse:
 @require_POST
 @rate_limit("otp_resend", key=user_key)
 def resend_code(request: HttpRequest) -> HttpResponse:
-    from accounts import tasks
-
     if not _profile(request).email_verified:
-        tasks.send_verification_code.delay_on_commit(request.user.pk)
+        tasks.send_verification_code_task.delay_on_commit(request.user.pk)
         messages.info(request, "We sent you a new code. It is valid for 10 minutes.")
     return redirect("verify_email")
 

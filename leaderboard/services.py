@@ -25,6 +25,8 @@ from django.utils import timezone
 from leaderboard import boards, karma, selectors
 from leaderboard.boards import Bucket
 from leaderboard.models import Like
+from profiles import services as profile_services
+from profiles.models import Profile
 from seendr import keys
 from seendr.errors import ServiceError
 from seendr.identity import Identity, user_id_from_identity
@@ -107,8 +109,6 @@ def like_partner(*, match_id: str, liker: Identity, liked_id: str, now: dt.datet
         ranked_user_id = row[0]
         if ranked_user_id is None:
             return True  # a guest was liked: recorded, never ranked
-        from profiles.models import Profile
-
         Profile.objects.filter(user_id=ranked_user_id).update(likes_received=F("likes_received") + 1)
         update_karma(user_id=ranked_user_id, now=now, invalidate=False)
         transaction.on_commit(lambda: _after_like(user_id=ranked_user_id, now=now), robust=True)
@@ -122,9 +122,7 @@ def _after_like(*, user_id: int, now: dt.datetime) -> None:
 
 def _invalidate_profile(user_id: int) -> None:
     try:
-        from profiles.services import invalidate_profile
-
-        invalidate_profile(user_id=user_id)
+        profile_services.invalidate_profile(user_id=user_id)
     except Exception:
         logger.exception("profile cache invalidation failed for user %s", user_id)
 
@@ -329,8 +327,6 @@ def update_karma(
     ``upheld_reports`` is the number of upheld reports against the user when the caller knows it
     (moderation); otherwise it is looked up.
     """
-    from profiles.models import Profile
-
     now = now or timezone.now()
     row = Profile.objects.filter(user_id=user_id).values_list("likes_received", "user__date_joined").first()
     if row is None:
@@ -351,8 +347,6 @@ def update_karma(
 
 def recompute_all_karma(*, now: dt.datetime | None = None, batch_size: int = 1000) -> int:
     """The nightly pass: recompute every profile's karma in batches; returns how many changed."""
-    from profiles.models import Profile
-
     now = now or timezone.now()
     changed = 0
     last_id = 0

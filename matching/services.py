@@ -22,8 +22,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from leaderboard import services as leaderboard_services
 from matching import pool, presence
 from matching.models import EndReason, Match
+from matching.tasks import record_match_task
+from profiles import selectors as profile_selectors
 from seendr import identity as identities
 from seendr import keys
 from seendr.identity import Identity
@@ -62,9 +65,7 @@ def card_for_sync(identity: Identity) -> dict[str, Any]:
     Degrades to name-only when the profile store is away: a match must still start.
     """
     try:
-        from profiles.selectors import get_card
-
-        card = dict(get_card(identity=identity))
+        card = dict(profile_selectors.get_card(identity=identity))
     except Exception:  # the card is decoration; the call goes on without it
         log.warning("partner card for %s unavailable", identity.id, exc_info=True)
         return _fallback_card(identity)
@@ -306,8 +307,6 @@ def history_payload(
 
 def _send_history_task(payload: dict[str, Any]) -> None:
     try:
-        from matching.tasks import record_match_task
-
         # A short retry policy: a broker outage must cost a thread seconds, not minutes.
         record_match_task.apply_async(
             kwargs={"payload": payload},
@@ -398,13 +397,6 @@ def record_match(
 
 def _record_talk_time(match: Match) -> None:
     try:
-        from leaderboard import services as leaderboard_services
-    except ImportError:
-        return
-    record_talk_time = getattr(leaderboard_services, "record_talk_time", None)
-    if record_talk_time is None:
-        return
-    try:
-        record_talk_time(match=match)
+        leaderboard_services.record_talk_time(match=match)
     except Exception:  # boards are rebuilt from Postgres; history already stands
         log.exception("talk time of match %s not recorded", match.pk)

@@ -178,7 +178,7 @@ def report(
         log.warning("report: block of %s by %s not mirrored to redis: %s", reported_id, reporter.id, exc)
 
     if created:
-        tasks.check_auto_suspend.delay_on_commit(reported_id)
+        tasks.check_auto_suspend_task.delay_on_commit(reported_id)
     return created
 
 

@@ -1,7 +1,8 @@
 """Operations tasks run by Celery beat (schedule: ``ops.services.BEAT_SCHEDULE``), and the
 worker signal handlers that count every task's outcome for /metrics and the admin Live page.
 
-Thin: each task calls one service in ``ops.services``.
+Thin: each task calls one service in ``ops.services``, imported in the task's body, as every
+app's tasks do (services import their tasks module at the top to enqueue, so imports run one way).
 """
 
 from __future__ import annotations
@@ -11,13 +12,7 @@ import smtplib
 
 from celery import shared_task, signals
 
-from ops import services
-from ops.services import record_task_outcome
-
 log = logging.getLogger(__name__)
-
-__all__ = ["record_task_outcome"]
-
 
 # --- Outcome counting (runs in the worker process) --------------------------------------------
 
@@ -28,24 +23,32 @@ def _name(sender: object, request: object = None) -> str:
 
 @signals.task_success.connect
 def _on_success(sender=None, **_: object) -> None:
-    record_task_outcome(task=_name(sender), outcome="success")
+    from ops import services
+
+    services.record_task_outcome(task=_name(sender), outcome="success")
 
 
 @signals.task_failure.connect
 def _on_failure(sender=None, task_id=None, exception=None, **_: object) -> None:
-    record_task_outcome(
+    from ops import services
+
+    services.record_task_outcome(
         task=_name(sender), outcome="failure", task_id=str(task_id or ""), error=repr(exception)
     )
 
 
 @signals.task_retry.connect
 def _on_retry(sender=None, request=None, **_: object) -> None:
-    record_task_outcome(task=_name(sender, request), outcome="retry")
+    from ops import services
+
+    services.record_task_outcome(task=_name(sender, request), outcome="retry")
 
 
 @signals.task_revoked.connect
 def _on_revoked(sender=None, request=None, **_: object) -> None:
-    record_task_outcome(task=_name(sender, request), outcome="revoked")
+    from ops import services
+
+    services.record_task_outcome(task=_name(sender, request), outcome="revoked")
 
 
 # --- Beat tasks -------------------------------------------------------------------------------
@@ -53,7 +56,9 @@ def _on_revoked(sender=None, request=None, **_: object) -> None:
 
 # Short expiry: a sweep that waited in the queue longer than two periods is pointless.
 @shared_task(expires=30, time_limit=60, soft_time_limit=50)
-def sweep_pool() -> dict[str, int]:
+def sweep_pool_task() -> dict[str, int]:
+    from ops import services
+
     summary = services.sweep_pool()
     if summary.get("removed") or summary.get("live_expired"):
         log.info("pool sweep: %s", summary)
@@ -61,14 +66,18 @@ def sweep_pool() -> dict[str, int]:
 
 
 @shared_task(expires=25 * 60)
-def warm_profile_cache(limit: int = 10_000) -> int:
+def warm_profile_cache_task(limit: int = 10_000) -> int:
+    from ops import services
+
     warmed = services.warm_profile_cache(limit=limit)
     log.info("profile cache warmed: %d profiles", warmed)
     return warmed
 
 
 @shared_task(expires=55 * 60)
-def prune_expired() -> dict[str, int]:
+def prune_expired_task() -> dict[str, int]:
+    from ops import services
+
     summary = services.prune_expired()
     log.info("prune: %s", summary)
     return summary
@@ -85,5 +94,7 @@ def prune_expired() -> dict[str, int]:
     max_retries=6,
     acks_late=True,
 )
-def send_moderation_summary() -> int:
+def send_moderation_summary_task() -> int:
+    from ops import services
+
     return services.send_moderation_summary()

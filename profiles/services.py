@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageOps
 
-from profiles import cache
+from profiles import cache, tasks
 from profiles.models import MAX_INTERESTS, Block, Interest, Profile, normalise_tag
 from seendr import keys
 from seendr.identity import GUEST_TTL_SECONDS, is_identity_id, user_id_from_identity
@@ -61,8 +61,6 @@ def update_profile(
     avatar: UploadedFile | None = None,
 ) -> Profile:
     """Save the editable fields (already validated by the form); refresh the cache on commit."""
-    from profiles import tasks
-
     profile = Profile.objects.select_for_update().get(user_id=user_id)
     profile.display_name = display_name
     profile.bio = bio
@@ -79,7 +77,7 @@ def update_profile(
         raise ValueError(f"at most {MAX_INTERESTS} interests")
     profile.interests.set(tags)  # the save and this each refresh the cache after commit (signals)
     if avatar is not None:
-        tasks.make_avatar_thumbnail.delay_on_commit(user_id)
+        tasks.make_avatar_thumbnail_task.delay_on_commit(user_id)
     return profile
 
 

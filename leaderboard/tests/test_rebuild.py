@@ -156,7 +156,7 @@ def test_reconcile_repairs_drift_and_logs_it(history, caplog):
 
 def test_reconcile_task_reports_what_it_fixed(history):
     state().zincrby(keys.leaderboard("likes", "all", "all"), 1, boards.member(history["users"][0].pk))
-    result = tasks.reconcile.apply().get()
+    result = tasks.reconcile_task.apply().get()
     assert result["fixed"] == 1
     assert result["drift"] == {"likes:all:all": 1}
 
@@ -174,7 +174,7 @@ def test_rebuild_command_prints_a_summary(history):
 
 
 def test_recompute_karma_task_runs(history):
-    assert tasks.recompute_karma.apply().get() >= 0
+    assert tasks.recompute_karma_task.apply().get() >= 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -29,15 +29,15 @@ def test_install_creates_every_entry_once_and_is_idempotent():
     second = install()
     assert "0 created, 0 updated" in second
     assert PeriodicTask.objects.filter(name__startswith="ops: ").count() == len(services.BEAT_SCHEDULE)
-    sweep = PeriodicTask.objects.get(task="ops.tasks.sweep_pool")
+    sweep = PeriodicTask.objects.get(task="ops.tasks.sweep_pool_task")
     assert sweep.interval.every == 15 and sweep.enabled
-    summary = PeriodicTask.objects.get(task="ops.tasks.send_moderation_summary")
+    summary = PeriodicTask.objects.get(task="ops.tasks.send_moderation_summary_task")
     assert (summary.crontab.minute, summary.crontab.hour) == ("0", "7")
 
 
 def test_admin_edits_survive_a_reinstall_unless_reset():
     install()
-    sweep = PeriodicTask.objects.get(task="ops.tasks.sweep_pool")
+    sweep = PeriodicTask.objects.get(task="ops.tasks.sweep_pool_task")
     sweep.interval, _ = IntervalSchedule.objects.get_or_create(every=60, period=IntervalSchedule.SECONDS)
     sweep.enabled = False
     sweep.save()
@@ -50,7 +50,7 @@ def test_admin_edits_survive_a_reinstall_unless_reset():
 
 
 def test_entries_of_tasks_no_worker_knows_are_installed_disabled():
-    result = services.install_beat_schedule(known_tasks={"ops.tasks.sweep_pool"})
+    result = services.install_beat_schedule(known_tasks={"ops.tasks.sweep_pool_task"})
     assert "ops: sweep matching pool" not in result.disabled
     assert "ops: reconcile leaderboards" in result.disabled
     assert not PeriodicTask.objects.get(name="ops: reconcile leaderboards").enabled
@@ -63,7 +63,7 @@ def test_real_beat_sends_the_sweep_and_a_real_worker_runs_it(
 ):
     install()
     # Every second instead of every 15 s, as an operator could set it in the admin.
-    sweep = PeriodicTask.objects.get(task="ops.tasks.sweep_pool")
+    sweep = PeriodicTask.objects.get(task="ops.tasks.sweep_pool_task")
     sweep.interval, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
     sweep.save()
     PeriodicTask.objects.exclude(pk=sweep.pk).update(enabled=False)
@@ -98,7 +98,7 @@ def test_real_beat_sends_the_sweep_and_a_real_worker_runs_it(
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            done = stats.task_outcomes().get(("ops.tasks.sweep_pool", "success"), 0)
+            done = stats.task_outcomes().get(("ops.tasks.sweep_pool_task", "success"), 0)
             if done >= 2 and not state().sismember(keys.pool_waiting(), ghost):
                 break
             time.sleep(0.25)

@@ -28,17 +28,17 @@ def test_a_real_worker_runs_the_sweep_and_counts_outcomes(celery_worker_process)
     # Published while "serving a request": the worker logs the task's lines under that id.
     token = request_id.set("req-from-web-0001")
     try:
-        tasks.sweep_pool.delay()
+        tasks.sweep_pool_task.delay()
     finally:
         request_id.reset(token)
-    celery_app.send_task("ops.tasks.sweep_pool", args=[1, 2, 3])  # wrong arguments: fails in the worker
+    celery_app.send_task("ops.tasks.sweep_pool_task", args=[1, 2, 3])  # wrong arguments: fails in the worker
     assert stats.celery_queue_depth()["queued"] == 2
 
     worker = celery_worker_process(LOG_JSON="1")
     wait_for(
         lambda: (
-            stats.task_outcomes().get(("ops.tasks.sweep_pool", "failure"), 0) == 1
-            and stats.task_outcomes().get(("ops.tasks.sweep_pool", "success"), 0) == 1
+            stats.task_outcomes().get(("ops.tasks.sweep_pool_task", "failure"), 0) == 1
+            and stats.task_outcomes().get(("ops.tasks.sweep_pool_task", "success"), 0) == 1
         ),
         what="both outcomes",
     )
@@ -46,7 +46,7 @@ def test_a_real_worker_runs_the_sweep_and_counts_outcomes(celery_worker_process)
     # Late acks: the message is acknowledged just after the outcome is counted.
     wait_for(lambda: stats.celery_queue_depth() == {"queued": 0, "unacked": 0}, what="acks")
     failures = stats.recent_failures()
-    assert failures[0]["task"] == "ops.tasks.sweep_pool"
+    assert failures[0]["task"] == "ops.tasks.sweep_pool_task"
     assert "TypeError" in failures[0]["error"]
     # The worker logs through the project's logging config: JSON lines in production mode.
     json_lines = [json.loads(line) for line in worker.output().splitlines() if line.startswith("{")]
@@ -68,20 +68,20 @@ def test_mail_task_retries_with_backoff_when_the_mail_server_is_down(celery_work
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=str(free_port()),
     )
-    tasks.send_moderation_summary.delay()
+    tasks.send_moderation_summary_task.delay()
     wait_for(
-        lambda: stats.task_outcomes().get(("ops.tasks.send_moderation_summary", "retry"), 0) >= 1,
+        lambda: stats.task_outcomes().get(("ops.tasks.send_moderation_summary_task", "retry"), 0) >= 1,
         what="a retry",
     )
     assert "Retry in" in worker.output()
-    assert stats.task_outcomes().get(("ops.tasks.send_moderation_summary", "failure"), 0) == 0
+    assert stats.task_outcomes().get(("ops.tasks.send_moderation_summary_task", "failure"), 0) == 0
 
 
 def test_broker_visibility_timeout_outlasts_every_task_and_retry():
     """With late acks on Redis, a task still running (or waiting for its retry countdown) when the
     visibility timeout passes is handed to a second worker: every limit must stay below it."""
     from django.conf import settings
-    from seendr.management.commands.install_beat_schedule import registered_tasks
+    from ops.management.commands.install_beat_schedule import registered_tasks
 
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_WORKER_PREFETCH_MULTIPLIER == 1

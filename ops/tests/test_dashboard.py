@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from ops.dashboard import CHART_HEIGHT
-from ops.tasks import record_task_outcome
+from ops.services import record_task_outcome
 from seendr.testing.factories import make_match
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def test_live_page_shows_real_numbers_after_matches(staff_client):
     make_match(waited=3.0, now=now)
     make_match(waited=1.0, now=now, interest="chess")
     make_match(waited=5.0, now=now, interest="go")
-    record_task_outcome(task="ops.tasks.sweep_pool", outcome="failure", error="RuntimeError('boom')")
+    record_task_outcome(task="ops.tasks.sweep_pool_task", outcome="failure", error="RuntimeError('boom')")
 
     response = staff_client.get(LIVE)
     assert response.status_code == 200

@@ -17,7 +17,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from matching import pool
 from matching import stats as match_stats
-from ops.tasks import record_task_outcome
+from ops.services import record_task_outcome
 from seendr import keys
 from seendr import metrics as process_metrics
 from seendr.redis_state import state
@@ -256,13 +256,13 @@ def test_profile_cache_hits_and_misses_are_exposed(client):
 
 
 def test_celery_outcomes_and_queue_depth_are_exposed(client):
-    record_task_outcome(task="ops.tasks.sweep_pool", outcome="success")
-    record_task_outcome(task="ops.tasks.sweep_pool", outcome="success")
-    record_task_outcome(task="ops.tasks.send_moderation_summary", outcome="failure", error="SMTP down")
+    record_task_outcome(task="ops.tasks.sweep_pool_task", outcome="success")
+    record_task_outcome(task="ops.tasks.sweep_pool_task", outcome="success")
+    record_task_outcome(task="ops.tasks.send_moderation_summary_task", outcome="failure", error="SMTP down")
     samples = scrape(client)
     tasks = samples["seendr_celery_tasks_total"]
-    assert tasks[(("outcome", "success"), ("task", "ops.tasks.sweep_pool"))] == 2
-    assert tasks[(("outcome", "failure"), ("task", "ops.tasks.send_moderation_summary"))] == 1
+    assert tasks[(("outcome", "success"), ("task", "ops.tasks.sweep_pool_task"))] == 2
+    assert tasks[(("outcome", "failure"), ("task", "ops.tasks.send_moderation_summary_task"))] == 1
     assert samples["seendr_celery_queue_length"][()] == 0
     assert samples["seendr_redis_used_memory_bytes"][(("role", "state"),)] > 0
 
