@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from matching.pool import Preferences
+from moderation.models import NOTE_MAX_LENGTH
 from seendr.errors import ServiceError
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_CHAT_CHARS = 1000
-MAX_NOTE_CHARS = 1000
+MAX_NOTE_CHARS = NOTE_MAX_LENGTH  # the report's own field decides
 MAX_INTERESTS_IN = 50  # more are refused; the pool keeps the first 10 clean ones
 MAX_INTEREST_CHARS_IN = 100
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")

@@ -8,7 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from matching import selectors
+from matching import frames, selectors
+from moderation.models import NOTE_MAX_LENGTH
+from profiles import interests as interest_tags
 from profiles import selectors as profile_selectors
 from seendr import identity as identities
 
@@ -52,6 +54,20 @@ def _prefilled(user_id: int | None) -> tuple[list[str], str]:
     return interests, languages[0] if languages else ""
 
 
+def chat_config() -> dict:
+    """The limits and interest rules the chat page applies, from their one owner each (the page
+    reads them from ``{{ chat_config|json_script:"chat-config" }}`` instead of copying them)."""
+    return {
+        "limits": {
+            "chat_text": frames.MAX_CHAT_CHARS,
+            "report_note": NOTE_MAX_LENGTH,
+            "max_interests": interest_tags.MAX_COUNT,
+            "interest_length": interest_tags.MAX_LENGTH,
+        },
+        "interest": interest_tags.rules(),
+    }
+
+
 @require_GET
 def chat(request: HttpRequest) -> HttpResponse:
     identity = identities.from_request(request)
@@ -66,6 +82,7 @@ def chat(request: HttpRequest) -> HttpResponse:
         "wsPath": WS_PATH,
         "me": identity.public(),
         "interests": interests,
+        **chat_config(),
     }
     context = {
         "chat_config": config,

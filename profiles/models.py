@@ -7,17 +7,14 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 
+from profiles import interests
+
 BIO_MAX_LENGTH = 300
 DISPLAY_NAME_MAX_LENGTH = 50
-INTEREST_MAX_LENGTH = 40
-MAX_INTERESTS = 10
+INTEREST_MAX_LENGTH = interests.MAX_LENGTH
+MAX_INTERESTS = interests.MAX_COUNT
 LANGUAGE_CODE_MAX_LENGTH = 8
 MAX_LANGUAGES = 10
-
-
-def normalise_tag(value: str) -> str:
-    """The one spelling of an interest tag: trimmed, inner whitespace collapsed, lower-case."""
-    return " ".join(value.split()).lower()
 
 
 class Interest(models.Model):
@@ -36,7 +33,7 @@ class Interest(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        self.name = normalise_tag(self.name)
+        self.name = interests.normalise(self.name)
         super().save(*args, **kwargs)
 
 

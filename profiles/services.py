@@ -15,7 +15,8 @@ from django.utils import timezone
 from PIL import Image, ImageOps
 
 from profiles import cache, tasks
-from profiles.models import MAX_INTERESTS, Block, Interest, Profile, normalise_tag
+from profiles import interests as interest_tags
+from profiles.models import MAX_INTERESTS, Block, Interest, Profile
 from seendr import keys
 from seendr.identity import GUEST_TTL_SECONDS, is_identity_id, user_id_from_identity
 from seendr.redis_state import state
@@ -41,7 +42,7 @@ def invalidate_profile(*, user_id: int) -> None:
 
 def ensure_interests(*, names: Iterable[str]) -> list[Interest]:
     """The Interest rows for these tags, created as needed (normalised, deduplicated)."""
-    wanted = list(dict.fromkeys(normalise_tag(n) for n in names if normalise_tag(n)))
+    wanted = list(dict.fromkeys(tag for tag in map(interest_tags.normalise, names) if tag))
     if not wanted:
         return []
     Interest.objects.bulk_create([Interest(name=n) for n in wanted], ignore_conflicts=True)

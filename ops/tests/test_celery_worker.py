@@ -81,6 +81,7 @@ def test_broker_visibility_timeout_outlasts_every_task_and_retry():
     """With late acks on Redis, a task still running (or waiting for its retry countdown) when the
     visibility timeout passes is handed to a second worker: every limit must stay below it."""
     from django.conf import settings
+
     from ops.management.commands.install_beat_schedule import registered_tasks
 
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
