@@ -29,7 +29,7 @@ from profiles import services as profile_services
 from profiles.models import Profile
 from seendr import keys
 from seendr.errors import ServiceError
-from seendr.identity import Identity, user_id_from_identity
+from seendr.identity import IDENTITY_ID_MAX_LENGTH, Identity, is_match_id, user_id_from_identity
 from seendr.redis_state import lua, state
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def like_partner(*, match_id: str, liker: Identity, liked_id: str, now: dt.datet
     liker's partner in that match.
     """
     now = now or timezone.now()
-    if not match_id or len(match_id) > 32 or not liked_id or len(liked_id) > 40:
+    if not is_match_id(match_id) or not liked_id or len(liked_id) > IDENTITY_ID_MAX_LENGTH:
         raise ServiceError("invalid", "Unknown match or partner.")
     if liker.id == liked_id:
         raise ServiceError("self_like", "You cannot like yourself.")

@@ -24,13 +24,14 @@ from django.db import transaction
 
 from leaderboard import services as leaderboard_services
 from matching import pool, presence
-from matching.models import EndReason, Match
+from matching.models import NAME_MAX_LENGTH, EndReason, Match
 from matching.tasks import record_match_task
+from profiles import interests as interest_tags
 from profiles import selectors as profile_selectors
 from seendr import identity as identities
 from seendr import keys
-from seendr.identity import Identity
-from seendr.redis_state import astate, lua
+from seendr.identity import IDENTITY_ID_MAX_LENGTH, Identity
+from seendr.redis_state import aexecute_with_scripts, astate, lua
 
 log = logging.getLogger(__name__)
 
@@ -165,29 +166,26 @@ async def heartbeat_sockets(*, sockets: Sequence[SocketBeat], now: float) -> lis
     refresh = lua("matching", "socket_refresh")
     beat = lua("matching", "heartbeat")
     client = astate()
-    for attempt in range(2):
+
+    async def send() -> list:
         async with client.pipeline(transaction=False) as pipe:
             for s in sockets:
-                owner_key = keys.socket_owner(s.identity_id)
-                pipe.evalsha(refresh.sha, 1, owner_key, s.channel_name, settings.CHAT_SOCKET_TTL_SECONDS)
+                refresh.queue(
+                    pipe,
+                    [keys.socket_owner(s.identity_id)],
+                    [s.channel_name, settings.CHAT_SOCKET_TTL_SECONDS],
+                )
             for s in sockets:
                 if s.in_pool:
-                    keys_, args = pool.heartbeat_call(identity_id=s.identity_id, now=now)
-                    pipe.evalsha(beat.sha, len(keys_), *keys_, *args)
+                    beat.queue(pipe, *pool.heartbeat_call(identity_id=s.identity_id, now=now))
             for s in sockets:
                 if s.partner_id is not None:
                     pipe.get(keys.current_match(s.identity_id))
                     pipe.get(keys.socket_owner(s.partner_id))
             presence.queue_touch(pipe, identity_ids=[s.identity_id for s in sockets], now=now)
-            replies = await pipe.execute(raise_on_error=False)
-        if attempt == 0 and any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
-            await client.script_load(refresh.source)
-            await client.script_load(beat.source)
-            continue
-        break
-    for reply in replies:
-        if isinstance(reply, Exception):
-            raise reply
+            return await pipe.execute(raise_on_error=False)
+
+    replies = await aexecute_with_scripts(client, [refresh, beat], send)
     owned = [bool(int(r)) for r in replies[: len(sockets)]]
     reads = iter(replies[len(sockets) + sum(1 for s in sockets if s.in_pool) :])
     results = []
@@ -378,13 +376,13 @@ def record_match(
         "identity_b": identity_b,
         "user_a_id": user_ids[identity_a] if user_ids[identity_a] in existing else None,
         "user_b_id": user_ids[identity_b] if user_ids[identity_b] in existing else None,
-        "name_a": (name_a or _name_of(identity_a))[:80],
-        "name_b": (name_b or _name_of(identity_b))[:80],
-        "common_interests": [str(tag)[:40] for tag in common_interests],
+        "name_a": (name_a or _name_of(identity_a))[:NAME_MAX_LENGTH],
+        "name_b": (name_b or _name_of(identity_b))[:NAME_MAX_LENGTH],
+        "common_interests": [str(tag)[: interest_tags.MAX_LENGTH] for tag in common_interests],
         "started_at": _aware(started_at),
         "ended_at": _aware(max(ended_at, started_at)),
         "duration_seconds": max(0.0, float(ended_at) - float(started_at)),
-        "ended_by": ended_by[:40],
+        "ended_by": ended_by[:IDENTITY_ID_MAX_LENGTH],
         "end_reason": end_reason,
     }
     with transaction.atomic():

@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from moderation import selectors, signals, tasks
 from moderation.models import (
+    BAN_REASON_MAX_LENGTH,
+    NAME_MAX_LENGTH,
     NOTE_MAX_LENGTH,
     ActionKind,
     Ban,
@@ -71,10 +73,10 @@ def _name_of(identity_id: str, evidence: dict) -> str:
             if record.get(side) == identity_id or record.get(f"identity_{side}") == identity_id:
                 name = record.get(f"name_{side}")
                 if name:
-                    return str(name)[:80]
+                    return str(name)[:NAME_MAX_LENGTH]
     account = evidence.get("reported_account")
     if account:
-        return (account.get("display_name") or account.get("username") or "")[:80]
+        return (account.get("display_name") or account.get("username") or "")[:NAME_MAX_LENGTH]
     if identity_id.startswith("g"):
         guest = identities.get_guest(guest_id=identity_id)
         return guest.name if guest else ""
@@ -86,7 +88,7 @@ def _label_lines(evidence: dict, people: dict[str, tuple[str, str]]) -> None:
     for line in evidence.get("transcript") or []:
         if isinstance(line, dict) and line.get("from") in people:
             name, role = people[line["from"]]
-            line.setdefault("name", (name or "")[:80])
+            line.setdefault("name", (name or "")[:NAME_MAX_LENGTH])
             line.setdefault("role", role)
 
 
@@ -155,7 +157,7 @@ def report(
                     match_id=match_id,
                     reporter_identity=reporter.id,
                     reporter_user_id=_existing_user_id(reporter.id),
-                    reporter_name=(reporter.name or "")[:80],
+                    reporter_name=(reporter.name or "")[:NAME_MAX_LENGTH],
                     reporter_ip_hash=reporter_ip_hash,
                     reported_identity=reported_id,
                     reported_user_id=_existing_user_id(reported_id),
@@ -247,7 +249,7 @@ def ban(
             ip_hash = identities.guest_ip_hash(guest_id=identity_id)
         except redis.RedisError:
             ip_hash = None
-    reason = (reason or "")[:200] or "terms of use"
+    reason = (reason or "")[:BAN_REASON_MAX_LENGTH] or "terms of use"
     with transaction.atomic():
         row = Ban.objects.create(
             identity_id=identity_id,

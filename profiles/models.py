@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from profiles import interests
+from seendr.identity import IDENTITY_ID_MAX_LENGTH
 
 BIO_MAX_LENGTH = 300
 DISPLAY_NAME_MAX_LENGTH = 50
@@ -82,8 +83,8 @@ class Profile(models.Model):
 class Block(models.Model):
     """``blocker`` never meets ``blocked`` again. Identity ids cover accounts and guests alike."""
 
-    blocker_identity = models.CharField(max_length=40, db_index=True)
-    blocked_identity = models.CharField(max_length=40, db_index=True)
+    blocker_identity = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH, db_index=True)
+    blocked_identity = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH, db_index=True)
     blocker_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="blocks_made"
     )

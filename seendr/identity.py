@@ -23,6 +23,8 @@ from seendr.redis_state import state
 GUEST_SESSION_KEY = "seendr_guest_id"
 GUEST_TTL_SECONDS = 60 * 60 * 24
 
+# Columns holding an identity id are this wide (the longest valid id is 39 characters).
+IDENTITY_ID_MAX_LENGTH = 40
 IDENTITY_RE = re.compile(r"^(u[0-9]{1,20}|g[0-9a-f]{8,38})\Z")
 MATCH_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}\Z")
 

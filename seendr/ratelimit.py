@@ -43,7 +43,7 @@ from django.template.loader import render_to_string
 from seendr import keys
 from seendr.identity import from_request
 from seendr.metrics import RATE_LIMITED
-from seendr.redis_state import astate, lua, state
+from seendr.redis_state import CircuitBreaker, astate, lua, state
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,15 @@ ALLOW = Decision(allowed=True)
 # After a Redis failure the limiter stays open this long without asking again: a Redis that
 # hangs (rather than refuses) would otherwise cost every request a socket timeout per limit.
 BREAKER_SECONDS = 5.0
-_breaker_open_until: dict[str, float] = {}  # state Redis URL -> monotonic time it closes
+breaker = CircuitBreaker(seconds=BREAKER_SECONDS)
 
 
 def _breaker_open() -> bool:
-    return time.monotonic() < _breaker_open_until.get(settings.REDIS_STATE_URL, 0.0)
+    return breaker.is_open(settings.REDIS_STATE_URL)
 
 
 def _trip(scope: str, exc: Exception) -> Decision:
-    _breaker_open_until[settings.REDIS_STATE_URL] = time.monotonic() + BREAKER_SECONDS
+    breaker.trip(settings.REDIS_STATE_URL)
     log.warning("rate limit %s: redis unavailable, failing open for %.0fs: %s", scope, BREAKER_SECONDS, exc)
     return ALLOW
 

@@ -375,7 +375,7 @@ def test_cache_redis_dying_mid_traffic_and_coming_back(make_user, caplog, tmp_pa
     make_user("phoenix", bio="rises")
     caches = {"default": dict(settings.CACHES["default"], LOCATION=f"redis://127.0.0.1:{port}/0")}
     caplog.set_level(logging.WARNING, logger="profiles.cache")
-    monkeypatch.setattr(cache, "COOL_DOWN_SECONDS", 0.2)
+    monkeypatch.setattr(cache.breaker, "seconds", 0.2)
     proc = start()
     try:
         with override_settings(CACHES=caches):

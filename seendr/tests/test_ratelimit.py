@@ -142,9 +142,9 @@ async def test_async_twin_shares_the_budget():
 
 @pytest.fixture
 def closed_breaker():
-    ratelimit._breaker_open_until.clear()
+    ratelimit.breaker.reset()
     yield
-    ratelimit._breaker_open_until.clear()
+    ratelimit.breaker.reset()
 
 
 def test_fails_open_when_redis_is_down(caplog, closed_breaker):
