@@ -37,10 +37,11 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from seendr import keys
+from seendr.http import json_error
 from seendr.identity import from_request
 from seendr.metrics import RATE_LIMITED
 from seendr.redis_state import CircuitBreaker, astate, lua, state
@@ -209,9 +210,7 @@ def too_many_requests(request: HttpRequest, decision: Decision) -> HttpResponse:
     seconds = max(1, decision.retry_after)
     message = f"Too many requests. Try again in {seconds} second{'s' if seconds != 1 else ''}."
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-        response: HttpResponse = JsonResponse(
-            {"error": {"code": "rate_limited", "message": message, "retry_after": seconds}}, status=429
-        )
+        response: HttpResponse = json_error(429, "rate_limited", message, retry_after=seconds)
     else:
         html = render_to_string("429.html", {"message": message, "retry_after": seconds}, request=request)
         response = HttpResponse(html, status=429)
