@@ -5,7 +5,12 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import urls as accounts_urls
+from leaderboard import urls as leaderboard_urls
+from matching import urls as matching_urls
 from matching.views import landing
+from ops import urls as ops_urls
+from profiles import urls as profiles_urls
 from seendr import middleware_db, views
 
 urlpatterns = [
@@ -13,12 +18,12 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     # Before admin.site.urls, whose catch-all would answer 404 for the Live page.
-    path("", include("ops.urls")),
+    path("", include(ops_urls)),
     path("admin/", admin.site.urls),
-    path("", include("accounts.urls")),
-    path("", include("profiles.urls")),
-    path("", include("matching.urls")),
-    path("", include("leaderboard.urls")),
+    path("", include(accounts_urls)),
+    path("", include(profiles_urls)),
+    path("", include(matching_urls)),
+    path("", include(leaderboard_urls)),
 ]
 
 if settings.DEBUG:
