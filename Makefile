@@ -1,4 +1,5 @@
-# Seendr: `make run` serves the app, `make test` runs the whole suite. Both set everything up.
+# Seendr: `make run` serves the app, `make test` checks the floor plan (lint-imports) and runs the
+# whole suite. Both set everything up.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -32,6 +33,7 @@ faults: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

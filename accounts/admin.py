@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from accounts.identity import user_identity_id
+from moderation.services import kick_live_session
+from seendr.identity import user_identity_id
 
 User = get_user_model()
 
@@ -23,8 +24,6 @@ class SeendrUserAdmin(UserAdmin):
 
     @admin.action(description="Kick from live chat (close their sockets, no ban)")
     def kick_from_live_chat(self, request, queryset) -> None:
-        from moderation.services import kick_live_session
-
         count = 0
         for user in queryset:
             kick_live_session(identity_id=user_identity_id(user.pk), moderator=request.user)

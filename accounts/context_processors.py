@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from accounts import identity as identities
+from seendr import identity as identities
 
 
 def identity(request: HttpRequest) -> dict:

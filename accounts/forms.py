@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 
-from accounts import services
+from accounts import services, tasks
 
 EMAIL_UNUSABLE = (
     "This email address cannot be used for a new account. If you already have an account, "
@@ -64,8 +64,6 @@ class QueuedPasswordResetForm(PasswordResetForm):
         to_email,
         html_email_template_name=None,
     ) -> None:
-        from accounts import tasks
-
         user = context["user"]
         plain = {
             "email": context["email"],
@@ -76,6 +74,6 @@ class QueuedPasswordResetForm(PasswordResetForm):
             "protocol": context["protocol"],
             "username": user.get_username(),
         }
-        tasks.send_password_reset_email.delay_on_commit(
+        tasks.send_password_reset_email_task.delay_on_commit(
             subject_template_name, email_template_name, plain, from_email, to_email, html_email_template_name
         )

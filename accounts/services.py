@@ -16,11 +16,11 @@ from django.core.mail import EmailMultiAlternatives, send_mail
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 
-from accounts import guests
-from accounts.identity import Identity
+from accounts import guests, tasks
 from profiles import services as profile_services
 from profiles.models import Profile
 from seendr import keys
+from seendr.identity import Identity
 from seendr.redis_state import lua, state
 
 logger = logging.getLogger(__name__)
@@ -65,8 +65,6 @@ def sign_up(*, username: str, email: str, birth_date: dt.date, password: str) ->
     can pass that check at once: advisory locks on both names (always username first, so two
     sign-ups cannot deadlock) make the check and the insert one step.
     """
-    from accounts import tasks
-
     if not is_adult(birth_date):
         raise ValueError("Seendr is for adults only")
     User = get_user_model()
@@ -78,7 +76,7 @@ def sign_up(*, username: str, email: str, birth_date: dt.date, password: str) ->
         raise SignUpRefused("email")
     user = User.objects.create_user(username=username, email=email, password=password)
     Profile.objects.filter(user=user).update(birth_date=birth_date)
-    tasks.send_verification_code.delay_on_commit(user.pk)
+    tasks.send_verification_code_task.delay_on_commit(user.pk)
     return user
 
 

@@ -2,13 +2,14 @@
 
 Mail is retried on network errors with exponential backoff and jitter (celery's
 ``retry_backoff``/``retry_jitter``), so a flaky SMTP server does not lose a code or a reset link.
+
+Each task imports its service in its body: the services import this module at the top to enqueue
+(``x_task.delay_on_commit``), so imports between the two run one way.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
-
-from accounts import services
 
 MAIL_RETRY = {
     "autoretry_for": (OSError,),  # smtplib.SMTPException and socket errors are OSErrors
@@ -21,12 +22,14 @@ MAIL_RETRY = {
 
 
 @shared_task(**MAIL_RETRY)
-def send_verification_code(user_id: int) -> bool:
+def send_verification_code_task(user_id: int) -> bool:
+    from accounts import services
+
     return services.send_verification_code(user_id=user_id)
 
 
 @shared_task(**MAIL_RETRY)
-def send_password_reset_email(
+def send_password_reset_email_task(
     subject_template_name: str,
     email_template_name: str,
     context: dict,
@@ -34,6 +37,8 @@ def send_password_reset_email(
     to_email: str,
     html_email_template_name: str | None = None,
 ) -> None:
+    from accounts import services
+
     services.send_password_reset_email(
         subject_template_name=subject_template_name,
         email_template_name=email_template_name,

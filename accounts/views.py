@@ -15,11 +15,18 @@ from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import forms, guests, services
-from accounts.identity import GUEST_SESSION_KEY
+from accounts import forms, services, tasks
+
+# The landing page's online count (matching's data, one floor up): a listed selector exception.
+from matching.selectors import online_now
 from moderation.forms import BanAwareAuthenticationForm
+from moderation.selectors import is_ip_banned
 from profiles.models import Profile
-from seendr.ratelimit import post_field, rate_limit, user_key
+from seendr import identity as identities
+from seendr.identity import GUEST_SESSION_KEY
+
+# One client IP site-wide: behind our proxy (TRUSTED_PROXY_HOPS) REMOTE_ADDR is the proxy.
+from seendr.ratelimit import client_ip, post_field, rate_limit, user_key
 
 CHAT_URL = "/chat/"
 
@@ -29,14 +36,6 @@ def _profile(request: HttpRequest) -> Profile:
     return Profile.objects.get_or_create(user=request.user)[0]
 
 
-def client_ip(request: HttpRequest) -> str:
-    # One definition site-wide: behind our proxy (TRUSTED_PROXY_HOPS) REMOTE_ADDR is the proxy,
-    # and guest IP hashes (bans) and per-IP limits must see the real client.
-    from seendr.ratelimit import client_ip as real_client_ip
-
-    return real_client_ip(request)
-
-
 @require_POST
 @rate_limit("guest_ip")
 def guest_start(request: HttpRequest) -> HttpResponse:
@@ -44,19 +43,13 @@ def guest_start(request: HttpRequest) -> HttpResponse:
         return redirect(CHAT_URL)
     if request.POST.get("adult") != "on":
         messages.error(request, "Please confirm that you are 18 or older and accept the rules.")
-        from seendr.views import _online_now  # the landing page's own count, outage-safe
-
-        return render(request, "landing.html", {"guest_error": True, "online": _online_now()}, status=400)
+        return render(request, "landing.html", {"guest_error": True, "online": online_now()}, status=400)
     existing = request.session.get(GUEST_SESSION_KEY)
-    if existing and guests.get_guest(guest_id=existing) is not None:
+    if existing and identities.get_guest(guest_id=existing) is not None:
         return redirect(CHAT_URL)
-    from moderation.selectors import is_ip_banned
-
-    if is_ip_banned(guests.hash_ip(client_ip(request))):
+    if is_ip_banned(identities.hash_ip(client_ip(request))):
         messages.error(request, "Guest access from your network is suspended after a moderation decision.")
-        from seendr.views import _online_now
-
-        return render(request, "landing.html", {"guest_error": True, "online": _online_now()}, status=403)
+        return render(request, "landing.html", {"guest_error": True, "online": online_now()}, status=403)
     identity = services.start_guest(ip=client_ip(request))
     request.session.cycle_key()
     request.session[GUEST_SESSION_KEY] = identity.id
@@ -115,10 +108,8 @@ def verify_email(request: HttpRequest) -> HttpResponse:
 @require_POST
 @rate_limit("otp_resend", key=user_key)
 def resend_code(request: HttpRequest) -> HttpResponse:
-    from accounts import tasks
-
     if not _profile(request).email_verified:
-        tasks.send_verification_code.delay_on_commit(request.user.pk)
+        tasks.send_verification_code_task.delay_on_commit(request.user.pk)
         messages.info(request, "We sent you a new code. It is valid for 10 minutes.")
     return redirect("verify_email")
 

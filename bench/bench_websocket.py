@@ -68,9 +68,9 @@ def make_guest_sessions(n: int) -> list[str]:
     from django.core.cache import caches
     from django.utils import timezone
 
-    from accounts import guests
-    from accounts.identity import GUEST_SESSION_KEY
+    from seendr import identity as guests
     from seendr import keys
+    from seendr.identity import GUEST_SESSION_KEY
     from seendr.redis_state import state
 
     store_cls = __import__(settings.SESSION_ENGINE, fromlist=["SessionStore"]).SessionStore

@@ -13,31 +13,25 @@ Formula (kept deliberately simple so a moderator can recompute it by hand)::
 * ``account_age_days`` is whole days since ``User.date_joined``; age earns at most 36.5 points, so
   an old account cannot outweigh its reports.
 * ``upheld_reports`` counts reports against the user that a moderator upheld. One upheld report
-  costs as much as 25 likes. The count comes from :func:`upheld_report_counts`, which asks
-  ``moderation.selectors.upheld_report_counts(user_ids=[...]) -> dict[int, int]`` when that
-  function exists and counts 0 otherwise; callers that already know the count pass it in.
+  costs as much as 25 likes. The count comes from moderation (one floor down) through
+  :func:`upheld_report_counts`; callers that already know the count pass it in.
 
 Karma is stored on ``Profile.karma``: recomputed for the liked user on every like
 (``leaderboard.services.like_partner``) and for everybody by the nightly task
-``leaderboard.recompute_karma``.
+``leaderboard.tasks.recompute_karma_task``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable
 
-from django.utils.module_loading import import_string
-
-logger = logging.getLogger(__name__)
+from moderation import selectors as moderation_selectors
 
 LIKE_POINTS = 1.0
 AGE_POINTS_PER_DAY = 0.1
 AGE_CAP_DAYS = 365
 REPORT_PENALTY = 25.0
-
-UPHELD_REPORTS_SOURCE = "moderation.selectors.upheld_report_counts"
 
 
 def compute(*, likes_received: int, upheld_reports: int, account_age_days: int) -> float:
@@ -55,12 +49,9 @@ def account_age_days(*, date_joined: dt.datetime, now: dt.datetime) -> int:
 
 
 def upheld_report_counts(*, user_ids: Iterable[int]) -> dict[int, int]:
-    """Upheld reports per user from the moderation app, or an empty dict (0 each) without it."""
+    """Upheld reports per user (a user with none is absent: 0)."""
     ids = sorted({int(uid) for uid in user_ids})
     if not ids:
         return {}
-    try:
-        source = import_string(UPHELD_REPORTS_SOURCE)
-    except ImportError:
-        return {}
-    return {int(uid): int(count) for uid, count in source(user_ids=ids).items()}
+    counts = moderation_selectors.upheld_report_counts(user_ids=ids)
+    return {int(uid): int(count) for uid, count in counts.items()}

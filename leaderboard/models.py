@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from seendr.identity import IDENTITY_ID_MAX_LENGTH
+
 
 class Like(models.Model):
     """One identity liked its partner of one match. At most one like per liker per match.
@@ -15,11 +17,11 @@ class Like(models.Model):
     """
 
     match_id = models.CharField(max_length=32)
-    liker_identity = models.CharField(max_length=40)
+    liker_identity = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH)
     liker_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="likes_given"
     )
-    liked_identity = models.CharField(max_length=40, db_index=True)
+    liked_identity = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH, db_index=True)
     liked_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="likes_got"
     )

@@ -13,6 +13,10 @@ from django.db import connection
 from leaderboard import boards
 from leaderboard.boards import Bucket
 from leaderboard.models import Like
+
+# Listed exception in .importlinter: talk time is read from matching's match history.
+from matching import selectors as match_selectors
+from profiles import selectors as profile_selectors
 from seendr import keys
 from seendr.redis_state import lua, state
 
@@ -91,23 +95,13 @@ def expected_scores(
             f"WHERE {' AND '.join(where)} GROUP BY l.liked_user_id"
         )
     elif board == "talk_time":
-        from matching.models import Match
-
-        def side(column: str) -> str:
-            clauses = [f"{column} IS NOT NULL"]
-            if bucket.start is not None:
-                clauses.append("ended_at >= %s AND ended_at < %s")
-                params.extend([bucket.start, bucket.end])
-            if user_ids is not None:
-                clauses.append(f"{column} = ANY(%s)")
-                params.append(sorted({int(u) for u in user_ids}))
-            return (
-                f"SELECT {column} AS uid, FLOOR(duration_seconds) AS secs FROM {Match._meta.db_table} "  # noqa: S608
-                f"WHERE {' AND '.join(clauses)}"
-            )
-
+        # Talk time is matching's data (its Match rows): read through matching's selector.
+        talk_sql, talk_params = match_selectors.talk_seconds_sql(
+            start=bucket.start, end=bucket.end, user_ids=user_ids
+        )
+        params += talk_params
         sql = (
-            f"SELECT t.uid, SUM(t.secs)::bigint FROM ({side('user_a_id')} UNION ALL {side('user_b_id')}) t "  # noqa: S608
+            f"SELECT t.uid, SUM(t.secs)::bigint FROM ({talk_sql}) t "  # noqa: S608
             f"JOIN {user_table} u ON u.id = t.uid AND u.is_active "
             "GROUP BY t.uid HAVING SUM(t.secs) > 0"
         )
@@ -141,9 +135,7 @@ def _pairs(flat: list) -> list[tuple[int, int | float]]:
 def _cards(user_ids: set[int]) -> dict[int, dict]:
     if not user_ids:
         return {}
-    from profiles.selectors import get_cards
-
-    return get_cards(user_ids=sorted(user_ids))
+    return profile_selectors.get_cards(user_ids=sorted(user_ids))
 
 
 def _entry(rank: int, user_id: int, score: int | float, card: dict) -> dict:

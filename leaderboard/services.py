@@ -22,26 +22,20 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.identity import Identity, user_id_from_identity
 from leaderboard import boards, karma, selectors
 from leaderboard.boards import Bucket
 from leaderboard.models import Like
+from profiles import services as profile_services
+from profiles.models import Profile
 from seendr import keys
+from seendr.errors import ServiceError
+from seendr.identity import IDENTITY_ID_MAX_LENGTH, Identity, is_match_id, user_id_from_identity
 from seendr.redis_state import lua, state
 
 logger = logging.getLogger(__name__)
 
 # A half-built board disappears by itself if its rebuild dies.
 BUILD_TTL_SECONDS = 3600
-
-
-class InvalidLike(ValueError):
-    """The like cannot be recorded (liking oneself, a malformed id)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 # --- Sorted-set increments ----------------------------------------------------------------
@@ -92,10 +86,10 @@ def like_partner(*, match_id: str, liker: Identity, liked_id: str, now: dt.datet
     liker's partner in that match.
     """
     now = now or timezone.now()
-    if not match_id or len(match_id) > 32 or not liked_id or len(liked_id) > 40:
-        raise InvalidLike("invalid", "Unknown match or partner.")
+    if not is_match_id(match_id) or not liked_id or len(liked_id) > IDENTITY_ID_MAX_LENGTH:
+        raise ServiceError("invalid", "Unknown match or partner.")
     if liker.id == liked_id:
-        raise InvalidLike("self_like", "You cannot like yourself.")
+        raise ServiceError("self_like", "You cannot like yourself.")
     liked_user_id = user_id_from_identity(liked_id)
     user_table = get_user_model()._meta.db_table
     with transaction.atomic():
@@ -115,8 +109,6 @@ def like_partner(*, match_id: str, liker: Identity, liked_id: str, now: dt.datet
         ranked_user_id = row[0]
         if ranked_user_id is None:
             return True  # a guest was liked: recorded, never ranked
-        from profiles.models import Profile
-
         Profile.objects.filter(user_id=ranked_user_id).update(likes_received=F("likes_received") + 1)
         update_karma(user_id=ranked_user_id, now=now, invalidate=False)
         transaction.on_commit(lambda: _after_like(user_id=ranked_user_id, now=now), robust=True)
@@ -128,32 +120,9 @@ def _after_like(*, user_id: int, now: dt.datetime) -> None:
     _invalidate_profile(user_id)
 
 
-def notify_liked(*, match_id: str, liked_id: str) -> None:
-    """Tell the liked identity's open chat sockets (any instance), after commit.
-
-    The chat consumer answers ``partner.liked`` with ``{"type": "you_were_liked"}``. Used by the
-    HTTP like; the WebSocket path notifies the partner's channel itself.
-    """
-
-    def send() -> None:
-        from asgiref.sync import async_to_sync
-        from channels.layers import get_channel_layer
-
-        try:
-            async_to_sync(get_channel_layer().group_send)(
-                keys.identity_group(liked_id), {"type": "partner.liked", "match_id": match_id}
-            )
-        except Exception:
-            logger.warning("could not tell %s about a like", liked_id, exc_info=True)
-
-    transaction.on_commit(send, robust=True)
-
-
 def _invalidate_profile(user_id: int) -> None:
     try:
-        from profiles.services import invalidate_profile
-
-        invalidate_profile(user_id=user_id)
+        profile_services.invalidate_profile(user_id=user_id)
     except Exception:
         logger.exception("profile cache invalidation failed for user %s", user_id)
 
@@ -358,8 +327,6 @@ def update_karma(
     ``upheld_reports`` is the number of upheld reports against the user when the caller knows it
     (moderation); otherwise it is looked up.
     """
-    from profiles.models import Profile
-
     now = now or timezone.now()
     row = Profile.objects.filter(user_id=user_id).values_list("likes_received", "user__date_joined").first()
     if row is None:
@@ -380,8 +347,6 @@ def update_karma(
 
 def recompute_all_karma(*, now: dt.datetime | None = None, batch_size: int = 1000) -> int:
     """The nightly pass: recompute every profile's karma in batches; returns how many changed."""
-    from profiles.models import Profile
-
     now = now or timezone.now()
     changed = 0
     last_id = 0

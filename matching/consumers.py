@@ -27,11 +27,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from accounts.identity import Identity
-from matching import frames, heartbeats, ice, pool, presence, services
+from matching import actions, frames, heartbeats, ice, pool, presence, services
 from matching.frames import FrameError, error_frame
 from matching.models import EndReason
 from seendr import keys, ratelimit
+from seendr.errors import ServiceError
+from seendr.identity import Identity
 
 log = logging.getLogger(__name__)
 
@@ -240,16 +241,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await getattr(self, f"on_{frame.type}")(frame.fields)
         except FrameError as exc:
             await self.send_frame(exc.frame())
-        except ValueError as exc:
-            # Other apps' services refuse bad requests with a ValueError carrying code/message.
-            code = getattr(exc, "code", None)
-            if not isinstance(code, str):
-                log.exception("chat socket %s: frame failed", self.identity.id)
-                code = "internal"
-            await self.send_error(code, str(getattr(exc, "message", "") or "Request refused."))
         except (pool.MatchingUnavailable, redis.RedisError):
             log.warning("chat socket %s: state store unavailable", self.identity.id, exc_info=True)
             await self.send_error("unavailable", "Matching is temporarily unavailable. Try again shortly.")
+        except ServiceError as exc:
+            # Every service refuses a bad request the same way; the socket answers and stays open.
+            await self.send_error(exc.code, exc.message)
         except Exception:
             log.exception("chat socket %s: frame failed", self.identity.id)
             await self.send_error("internal", "Something went wrong on our side.")
@@ -301,9 +298,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_like(self, fields: dict) -> None:
         match = self._recent_match()
-        like_partner = _import("leaderboard.services", "like_partner")
-        created = await database_sync_to_async(like_partner)(
-            match_id=match.match_id, liker=self.identity, liked_id=match.partner_id
+        created = await database_sync_to_async(actions.like_partner)(
+            match_id=match.match_id, liker=self.identity, partner_id=match.partner_id
         )
         if created:
             await self.send_frame({"type": "liked", "match_id": match.match_id})
@@ -317,11 +313,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_report(self, fields: dict) -> None:
         match = self._recent_match()
-        report = _import("moderation.services", "report")
-        await database_sync_to_async(report)(
+        await database_sync_to_async(actions.report_partner)(
             match_id=match.match_id,
             reporter=self.identity,
-            reported_id=match.partner_id,
+            partner_id=match.partner_id,
             reason=fields["reason"],
             note=fields["note"],
         )
@@ -334,8 +329,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "blocked", "match_id": match.match_id})
 
     async def _block_and_end(self, match: LiveMatch, reason: str) -> None:
-        block = _import("profiles.services", "block")
-        await database_sync_to_async(block)(blocker_id=self.identity.id, blocked_id=match.partner_id)
+        await database_sync_to_async(actions.block_partner)(
+            blocker_id=self.identity.id, partner_id=match.partner_id
+        )
         async with self._lock:
             if self.match is not None and self.match.match_id == match.match_id:
                 await self._finish(reason)
@@ -671,14 +667,3 @@ def _parse_until(value: Any) -> float | None:
         return datetime.fromisoformat(str(value)).timestamp()
     except ValueError:
         return None
-
-
-def _import(module: str, name: str) -> Callable[..., Any]:
-    """A service of another app, imported when used: if it is missing, only this frame fails."""
-    import importlib
-
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        log.warning("service %s.%s is not available", module, name)
-        raise FrameError("unavailable", "This action is not available right now.") from None

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from matching.pool import Preferences
+from moderation.models import NOTE_MAX_LENGTH
+from seendr.errors import ServiceError
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_CHAT_CHARS = 1000
-MAX_NOTE_CHARS = 1000
+MAX_NOTE_CHARS = NOTE_MAX_LENGTH  # the report's own field decides
 MAX_INTERESTS_IN = 50  # more are refused; the pool keeps the first 10 clean ones
 MAX_INTEREST_CHARS_IN = 100
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
@@ -25,13 +27,11 @@ _LANG_PRIMARY = re.compile(r"^[a-z]{2}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
-class FrameError(Exception):
+class FrameError(ServiceError):
     """A refused frame: becomes ``{"type":"error","code":..,"message":..}``; the socket stays open."""
 
     def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.retry_after = retry_after
 
     def frame(self) -> dict[str, Any]:

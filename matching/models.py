@@ -2,6 +2,12 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from profiles import interests as interest_tags
+from seendr.identity import IDENTITY_ID_MAX_LENGTH
+
+# How much of a display name a match record keeps.
+NAME_MAX_LENGTH = 80
+
 
 class EndReason(models.TextChoices):
     NEXT = "next", "Next"
@@ -20,21 +26,23 @@ class Match(models.Model):
     """
 
     id = models.CharField(primary_key=True, max_length=32)
-    identity_a = models.CharField(max_length=40, db_index=True)
-    identity_b = models.CharField(max_length=40, db_index=True)
+    identity_a = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH, db_index=True)
+    identity_b = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH, db_index=True)
     user_a = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     user_b = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    name_a = models.CharField(max_length=80, blank=True)
-    name_b = models.CharField(max_length=80, blank=True)
-    common_interests = ArrayField(models.CharField(max_length=40), default=list, blank=True)
+    name_a = models.CharField(max_length=NAME_MAX_LENGTH, blank=True)
+    name_b = models.CharField(max_length=NAME_MAX_LENGTH, blank=True)
+    common_interests = ArrayField(
+        models.CharField(max_length=interest_tags.MAX_LENGTH), default=list, blank=True
+    )
     started_at = models.DateTimeField(db_index=True)
     ended_at = models.DateTimeField(db_index=True)
     duration_seconds = models.FloatField()
-    ended_by = models.CharField(max_length=40, blank=True)
+    ended_by = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH, blank=True)
     end_reason = models.CharField(max_length=16, choices=EndReason.choices)
 
     class Meta:

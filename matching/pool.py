@@ -58,7 +58,9 @@ from typing import Any
 import redis
 from django.conf import settings
 
+from profiles import interests as interest_tags
 from seendr import keys, redis_state
+from seendr.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +69,6 @@ STAGE_LANGUAGE = "language"
 STAGE_ANYONE = "anyone"
 STAGES = (STAGE_INTEREST, STAGE_LANGUAGE, STAGE_ANYONE)
 
-MAX_INTERESTS = 10
-MAX_INTEREST_LENGTH = 40
-_TAG_DROP = re.compile(r"[^\w\- ]+", re.UNICODE)
 _LANG = re.compile(r"^[a-z]{2}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -77,14 +76,20 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 # --- Errors -------------------------------------------------------------------------------
 
 
-class MatchingError(Exception):
-    """Base class of everything the pool raises on purpose."""
+class MatchingError(ServiceError):
+    """Base class of everything the pool raises on purpose; ``code`` is set per subclass."""
+
+    code = "matching_error"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(type(self).code, message)
 
 
 class MatchingUnavailable(MatchingError):
     """Redis (the state role) did not answer; the consumer answers an ``unavailable`` error frame."""
 
     code = "matching_unavailable"
+    status = 503
 
 
 class AlreadyMatched(MatchingError):
@@ -118,34 +123,11 @@ class Banned(MatchingError):
 # --- Values -------------------------------------------------------------------------------
 
 
-def normalise_interests(raw: object) -> tuple[str, ...]:
-    """Client input (list of str, or a comma separated str) -> at most 10 clean lower-case tags.
-
-    Never raises: junk is dropped. Order is kept, duplicates removed.
-    """
-    if isinstance(raw, str):
-        items: list[object] = list(raw.split(","))
-    elif isinstance(raw, list | tuple):
-        items = list(raw)
-    else:
-        return ()
-    out: list[str] = []
-    for item in items:
-        if not isinstance(item, str):
-            continue
-        tag = " ".join(_TAG_DROP.sub(" ", item).lower().split())[:MAX_INTEREST_LENGTH].strip()
-        if tag and tag not in out:
-            out.append(tag)
-        if len(out) >= MAX_INTERESTS:
-            break
-    return tuple(out)
-
-
 @dataclass(frozen=True)
 class Preferences:
     """What a joiner asks for. Build from client input with :meth:`from_client` (never raises)."""
 
-    interests: tuple[str, ...] = ()  # normalised lower-case tags, at most 10
+    interests: tuple[str, ...] = ()  # tags (profiles.interests), at most MAX_COUNT
     lang: str | None = None  # the joiner's chosen language (ISO 639-1), optional
     country: str = ""  # the joiner's own country (others' filters test it)
     only_lang: bool = False  # hard filter: partner must have the same lang
@@ -153,9 +135,9 @@ class Preferences:
     karma_band: int | None = None  # optional; at the "anyone" stage prefer the same band
 
     def __post_init__(self) -> None:
-        if len(self.interests) > MAX_INTERESTS:
-            raise ValueError(f"at most {MAX_INTERESTS} interests")
-        if normalise_interests(list(self.interests)) != tuple(self.interests):
+        if len(self.interests) > interest_tags.MAX_COUNT:
+            raise ValueError(f"at most {interest_tags.MAX_COUNT} interests")
+        if interest_tags.normalise_many(list(self.interests)) != tuple(self.interests):
             raise ValueError("interests must be normalised (use Preferences.from_client)")
         if self.lang is not None and not _LANG.match(self.lang):
             raise ValueError("lang must be a lower-case ISO 639-1 code")
@@ -181,7 +163,7 @@ class Preferences:
         only_country_s = only_country.strip().upper() if isinstance(only_country, str) else ""
         band = karma_band if isinstance(karma_band, int) and not isinstance(karma_band, bool) else None
         return cls(
-            interests=normalise_interests(interests),
+            interests=interest_tags.normalise_many(interests),
             lang=lang_s if _LANG.match(lang_s) else None,
             country=country_s if _COUNTRY.match(country_s) else "",
             only_lang=only_lang is True,

@@ -7,22 +7,24 @@ wrote). Redis being down degrades to Postgres rather than failing.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import re
+import time
+from collections.abc import Iterable
 
 import redis
 
+from matching import presence
 from matching.models import Match
 from seendr import keys, redis_state
+from seendr.identity import is_match_id
 
 logger = logging.getLogger(__name__)
-
-_MATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 def match_participants(*, match_id: str) -> tuple[str, str] | None:
     """(a, b) identity ids of a live, recently ended, or recorded match; None if unknown."""
-    if not isinstance(match_id, str) or not _MATCH_ID.match(match_id):
+    if not is_match_id(match_id):
         return None
     try:
         a, b = redis_state.state().hmget(keys.live_match(match_id), ["a", "b"])
@@ -46,3 +48,36 @@ def match_partner(*, match_id: str, identity_id: str) -> str | None:
     if identity_id == b:
         return a
     return None
+
+
+def online_now() -> int | None:
+    """The online count the landing page shows; a Redis outage shows nothing rather than an error page."""
+    try:
+        return presence.online_count_sync(now=time.time())
+    except redis.RedisError:
+        return None
+
+
+def talk_seconds_sql(
+    *, start: dt.datetime | None, end: dt.datetime | None, user_ids: Iterable[int] | None
+) -> tuple[str, list]:
+    """SQL (and its parameters) yielding ``(uid, secs)``: one row per account side of each
+    recorded match ended in ``[start, end)``, optionally only for ``user_ids``. The leaderboard's
+    talk-time rebuild sums it; matching owns the table it reads."""
+    params: list = []
+
+    def side(column: str) -> str:
+        clauses = [f"{column} IS NOT NULL"]
+        if start is not None:
+            clauses.append("ended_at >= %s AND ended_at < %s")
+            params.extend([start, end])
+        if user_ids is not None:
+            clauses.append(f"{column} = ANY(%s)")
+            params.append(sorted({int(u) for u in user_ids}))
+        return (
+            f"SELECT {column} AS uid, FLOOR(duration_seconds) AS secs FROM {Match._meta.db_table} "  # noqa: S608
+            f"WHERE {' AND '.join(clauses)}"
+        )
+
+    sql = f"{side('user_a_id')} UNION ALL {side('user_b_id')}"
+    return sql, params

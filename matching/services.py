@@ -22,13 +22,16 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from accounts import guests
-from accounts import identity as identities
-from accounts.identity import GUEST_SESSION_KEY, Identity
+from leaderboard import services as leaderboard_services
 from matching import pool, presence
-from matching.models import EndReason, Match
+from matching.models import NAME_MAX_LENGTH, EndReason, Match
+from matching.tasks import record_match_task
+from profiles import interests as interest_tags
+from profiles import selectors as profile_selectors
+from seendr import identity as identities
 from seendr import keys
-from seendr.redis_state import astate, lua
+from seendr.identity import IDENTITY_ID_MAX_LENGTH, Identity
+from seendr.redis_state import aexecute_with_scripts, astate, lua
 
 log = logging.getLogger(__name__)
 
@@ -50,30 +53,7 @@ _background: set[asyncio.Future] = set()
 # --- Identities -----------------------------------------------------------------------------
 
 
-def identity_from_scope_sync(scope: dict) -> Identity | None:
-    """The account or live guest behind a WebSocket scope (AuthMiddlewareStack), else None."""
-    user = scope.get("user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        return identities.for_user(user)
-    session = scope.get("session")
-    guest_id = session.get(GUEST_SESSION_KEY) if session is not None else None
-    if isinstance(guest_id, str) and guest_id:
-        return guests.get_guest(guest_id=guest_id)
-    return None
-
-
-identity_from_scope = database_sync_to_async(identity_from_scope_sync)
-
-
-def identity_for_id(identity_id: str) -> Identity | None:
-    """An Identity from its id alone: the account (with its display name) or the live guest."""
-    user_id = identities.user_id_from_identity(identity_id)
-    if user_id is not None:
-        user = get_user_model().objects.filter(pk=user_id).first()
-        return identities.for_user(user) if user is not None else None
-    if identity_id.startswith("g"):
-        return guests.get_guest(guest_id=identity_id)
-    return None
+identity_from_scope = database_sync_to_async(identities.from_scope)
 
 
 def _fallback_card(identity: Identity) -> dict[str, Any]:
@@ -86,9 +66,7 @@ def card_for_sync(identity: Identity) -> dict[str, Any]:
     Degrades to name-only when the profile store is away: a match must still start.
     """
     try:
-        from profiles.selectors import get_card
-
-        card = dict(get_card(identity=identity))
+        card = dict(profile_selectors.get_card(identity=identity))
     except Exception:  # the card is decoration; the call goes on without it
         log.warning("partner card for %s unavailable", identity.id, exc_info=True)
         return _fallback_card(identity)
@@ -109,7 +87,7 @@ def card_for_id_sync(identity_id: str) -> dict[str, Any]:
         if card.get("name"):
             return card
     try:
-        identity = identity_for_id(identity_id)
+        identity = identities.for_id(identity_id)
     except Exception:  # see card_for_sync
         log.warning("identity %s unavailable", identity_id, exc_info=True)
         identity = None
@@ -188,29 +166,26 @@ async def heartbeat_sockets(*, sockets: Sequence[SocketBeat], now: float) -> lis
     refresh = lua("matching", "socket_refresh")
     beat = lua("matching", "heartbeat")
     client = astate()
-    for attempt in range(2):
+
+    async def send() -> list:
         async with client.pipeline(transaction=False) as pipe:
             for s in sockets:
-                owner_key = keys.socket_owner(s.identity_id)
-                pipe.evalsha(refresh.sha, 1, owner_key, s.channel_name, settings.CHAT_SOCKET_TTL_SECONDS)
+                refresh.queue(
+                    pipe,
+                    [keys.socket_owner(s.identity_id)],
+                    [s.channel_name, settings.CHAT_SOCKET_TTL_SECONDS],
+                )
             for s in sockets:
                 if s.in_pool:
-                    keys_, args = pool.heartbeat_call(identity_id=s.identity_id, now=now)
-                    pipe.evalsha(beat.sha, len(keys_), *keys_, *args)
+                    beat.queue(pipe, *pool.heartbeat_call(identity_id=s.identity_id, now=now))
             for s in sockets:
                 if s.partner_id is not None:
                     pipe.get(keys.current_match(s.identity_id))
                     pipe.get(keys.socket_owner(s.partner_id))
             presence.queue_touch(pipe, identity_ids=[s.identity_id for s in sockets], now=now)
-            replies = await pipe.execute(raise_on_error=False)
-        if attempt == 0 and any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
-            await client.script_load(refresh.source)
-            await client.script_load(beat.source)
-            continue
-        break
-    for reply in replies:
-        if isinstance(reply, Exception):
-            raise reply
+            return await pipe.execute(raise_on_error=False)
+
+    replies = await aexecute_with_scripts(client, [refresh, beat], send)
     owned = [bool(int(r)) for r in replies[: len(sockets)]]
     reads = iter(replies[len(sockets) + sum(1 for s in sockets if s.in_pool) :])
     results = []
@@ -330,8 +305,6 @@ def history_payload(
 
 def _send_history_task(payload: dict[str, Any]) -> None:
     try:
-        from matching.tasks import record_match_task
-
         # A short retry policy: a broker outage must cost a thread seconds, not minutes.
         record_match_task.apply_async(
             kwargs={"payload": payload},
@@ -361,7 +334,7 @@ def enqueue_history(*, ended: pool.EndedMatch, ended_by: str, reason: str, names
 
 def _name_of(identity_id: str) -> str:
     try:
-        identity = identity_for_id(identity_id)
+        identity = identities.for_id(identity_id)
     except Exception:  # a name is nice to have in history, not required
         log.warning("name of %s unavailable", identity_id, exc_info=True)
         return ""
@@ -403,13 +376,13 @@ def record_match(
         "identity_b": identity_b,
         "user_a_id": user_ids[identity_a] if user_ids[identity_a] in existing else None,
         "user_b_id": user_ids[identity_b] if user_ids[identity_b] in existing else None,
-        "name_a": (name_a or _name_of(identity_a))[:80],
-        "name_b": (name_b or _name_of(identity_b))[:80],
-        "common_interests": [str(tag)[:40] for tag in common_interests],
+        "name_a": (name_a or _name_of(identity_a))[:NAME_MAX_LENGTH],
+        "name_b": (name_b or _name_of(identity_b))[:NAME_MAX_LENGTH],
+        "common_interests": [str(tag)[: interest_tags.MAX_LENGTH] for tag in common_interests],
         "started_at": _aware(started_at),
         "ended_at": _aware(max(ended_at, started_at)),
         "duration_seconds": max(0.0, float(ended_at) - float(started_at)),
-        "ended_by": ended_by[:40],
+        "ended_by": ended_by[:IDENTITY_ID_MAX_LENGTH],
         "end_reason": end_reason,
     }
     with transaction.atomic():
@@ -422,13 +395,6 @@ def record_match(
 
 def _record_talk_time(match: Match) -> None:
     try:
-        from leaderboard import services as leaderboard_services
-    except ImportError:
-        return
-    record_talk_time = getattr(leaderboard_services, "record_talk_time", None)
-    if record_talk_time is None:
-        return
-    try:
-        record_talk_time(match=match)
+        leaderboard_services.record_talk_time(match=match)
     except Exception:  # boards are rebuilt from Postgres; history already stands
         log.exception("talk time of match %s not recorded", match.pk)

@@ -1,4 +1,8 @@
-"""Celery tasks of the matching app: thin doors into ``matching.services``."""
+"""Celery tasks of the matching app: thin doors into ``matching.services``.
+
+Each task imports its service in its body: the services import this module at the top to enqueue
+(``x_task.delay_on_commit``), so imports between the two run one way.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,8 @@ from typing import Any
 from celery import shared_task
 from django.db import DatabaseError
 
-from matching import services
-
 
 @shared_task(
-    name="matching.record_match",
     autoretry_for=(DatabaseError,),
     retry_backoff=True,
     retry_backoff_max=60,
@@ -19,5 +20,7 @@ from matching import services
 )
 def record_match_task(payload: dict[str, Any]) -> bool:
     """Write one ended match to Postgres. Safe to run twice: the match id is the primary key."""
+    from matching import services
+
     _, created = services.record_match(**payload)
     return created

@@ -1,8 +1,10 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from matching import api, views
 
 urlpatterns: list = [
     path("chat/", views.chat, name="chat"),
     path("api/online/", api.online, name="api-online"),
+    re_path(r"^api/matches/(?P<match_id>[A-Za-z0-9_-]{1,32})/like/$", api.like, name="api-match-like"),
+    path("api/matches/<str:match_id>/report/", api.report, name="report_match"),
 ]

@@ -1,4 +1,4 @@
-"""The video chat page. Everything live happens over the ``/ws/chat/`` WebSocket."""
+"""The landing page and the video chat page. Everything live happens over the ``/ws/chat/`` WebSocket."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from accounts import identity as identities
+from matching import frames, selectors
+from moderation.models import NOTE_MAX_LENGTH
+from profiles import interests as interest_tags
+from profiles import selectors as profile_selectors
+from seendr import identity as identities
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +39,33 @@ CHAT_LANGUAGES = (
 )
 
 
+@require_GET
+def landing(request: HttpRequest) -> HttpResponse:
+    return render(request, "landing.html", {"online": selectors.online_now()})
+
+
 def _prefilled(user_id: int | None) -> tuple[list[str], str]:
     """The account's saved interests and first language, so Start works with one click."""
     if user_id is None:
         return [], ""
-    from profiles import selectors
-
-    prefs = selectors.get_match_preferences(user_id=user_id)
+    prefs = profile_selectors.get_match_preferences(user_id=user_id)
     interests = [str(tag) for tag in prefs.get("interests") or []]
     languages = [str(code) for code in prefs.get("languages") or []]
     return interests, languages[0] if languages else ""
+
+
+def chat_config() -> dict:
+    """The limits and interest rules the chat page applies, from their one owner each (the page
+    reads them from ``{{ chat_config|json_script:"chat-config" }}`` instead of copying them)."""
+    return {
+        "limits": {
+            "chat_text": frames.MAX_CHAT_CHARS,
+            "report_note": NOTE_MAX_LENGTH,
+            "max_interests": interest_tags.MAX_COUNT,
+            "interest_length": interest_tags.MAX_LENGTH,
+        },
+        "interest": interest_tags.rules(),
+    }
 
 
 @require_GET
@@ -61,6 +82,7 @@ def chat(request: HttpRequest) -> HttpResponse:
         "wsPath": WS_PATH,
         "me": identity.public(),
         "interests": interests,
+        **chat_config(),
     }
     context = {
         "chat_config": config,

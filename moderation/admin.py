@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from moderation import services
 from moderation.models import Ban, ModerationAction, Report, ReportQueue, ReportStatus
+from seendr import identity as identities
 
 
 def _line(item) -> tuple[str, str, str]:
@@ -207,7 +208,7 @@ class BanForm(forms.ModelForm):
 
     def clean_identity_id(self) -> str:
         value = self.cleaned_data["identity_id"].strip()
-        if not services.IDENTITY_RE.match(value):
+        if not identities.is_identity_id(value):
             raise forms.ValidationError("An identity id looks like u123 (account) or g0123abcd... (guest).")
         return value
 

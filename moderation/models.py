@@ -10,7 +10,12 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from seendr.identity import IDENTITY_ID_MAX_LENGTH
+
 NOTE_MAX_LENGTH = 1000
+# How much of a display name a report keeps, and of a ban's stated reason.
+NAME_MAX_LENGTH = 80
+BAN_REASON_MAX_LENGTH = 200
 
 
 class Reason(models.TextChoices):
@@ -37,14 +42,14 @@ class Report(models.Model):
     """One person's report about their partner in one match (at most one per reporter and match)."""
 
     match_id = models.CharField(max_length=32, db_index=True)
-    reporter_identity = models.CharField(max_length=40)
+    reporter_identity = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH)
     reporter_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    reporter_name = models.CharField(max_length=80, blank=True)
+    reporter_name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True)
     # A guest reporter's keyed IP hash: many guests from one address count as one reporter.
     reporter_ip_hash = models.CharField(max_length=64, blank=True)
-    reported_identity = models.CharField(max_length=40, db_index=True)
+    reported_identity = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH, db_index=True)
     reported_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -52,7 +57,7 @@ class Report(models.Model):
         on_delete=models.SET_NULL,
         related_name="reports_received",
     )
-    reported_name = models.CharField(max_length=80, blank=True)
+    reported_name = models.CharField(max_length=NAME_MAX_LENGTH, blank=True)
     # Guests have no account to ban; their keyed IP hash lets a ban reach the next guest too.
     reported_ip_hash = models.CharField(max_length=64, blank=True)
     reason = models.CharField(max_length=16, choices=Reason.choices)
@@ -103,12 +108,12 @@ class ReportQueue(Report):
 class Ban(models.Model):
     """An identity (account or guest, optionally its IP hash) may not use Seendr until ``until``."""
 
-    identity_id = models.CharField(max_length=40, db_index=True)
+    identity_id = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH, db_index=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="bans"
     )
     ip_hash = models.CharField(max_length=64, blank=True, db_index=True)
-    reason = models.CharField(max_length=200)
+    reason = models.CharField(max_length=BAN_REASON_MAX_LENGTH)
     until = models.DateTimeField(null=True, blank=True, help_text="Empty: forever.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -161,7 +166,7 @@ class ModerationAction(models.Model):
     moderator = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    target_identity = models.CharField(max_length=40, db_index=True)
+    target_identity = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH, db_index=True)
     report = models.ForeignKey(
         Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
     )

@@ -8,9 +8,7 @@ kicks anyone and a committed one always does (or is restored by :func:`rebuild_b
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import re
 
 import redis
 from asgiref.sync import async_to_sync
@@ -20,10 +18,10 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts import guests
-from accounts.identity import Identity, user_id_from_identity
-from moderation import selectors
+from moderation import selectors, signals
 from moderation.models import (
+    BAN_REASON_MAX_LENGTH,
+    NAME_MAX_LENGTH,
     NOTE_MAX_LENGTH,
     ActionKind,
     Ban,
@@ -33,109 +31,40 @@ from moderation.models import (
     Report,
     ReportStatus,
 )
+from profiles import services as profile_services
+from seendr import identity as identities
 from seendr import keys
+from seendr.errors import ServiceError
+from seendr.identity import Identity, user_id_from_identity
 from seendr.redis_state import state
 
 log = logging.getLogger(__name__)
 
-IDENTITY_RE = re.compile(r"^(u[0-9]{1,20}|g[0-9a-f]{8,38})\Z")
-MATCH_ID_RE = re.compile(r"^[A-Za-z0-9_\-]{1,32}\Z")
 AUTO_SUSPEND_REASON = "auto-suspended pending review"
 AUTO_SUSPEND_WINDOW = dt.timedelta(hours=24)
-# Evidence is bounded: the newest lines of the transcript, each cut to a sane length.
-TRANSCRIPT_MAX_LINE_CHARS = 2000
 BAN_DAY_CHOICES = (1, 7, 30)
 # Chat lines are personal data: once a report is decided and this old, its transcript goes.
 EVIDENCE_RETENTION_DAYS = 180
 
 
-class InvalidReport(ValueError):
-    """The report itself is malformed (unknown reason, self-report, bad ids)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 # --- Reports ------------------------------------------------------------------------------
 
 
-def _transcript(match_id: str) -> list:
-    try:
-        # The consumer LPUSHes each line (newest first); evidence reads oldest first.
-        raw = list(reversed(state().lrange(keys.transcript(match_id), 0, settings.CHAT_TRANSCRIPT_LINES - 1)))
-    except redis.RedisError as exc:
-        log.warning("report evidence: transcript of %s unreadable: %s", match_id, exc)
-        return [{"error": "transcript unavailable (redis down)"}]
-    lines = []
-    for item in raw:
-        try:
-            line = json.loads(item)
-        except ValueError:
-            line = item
-        if isinstance(line, str):
-            line = line[:TRANSCRIPT_MAX_LINE_CHARS]
-        elif isinstance(line, dict) and isinstance(line.get("text"), str):
-            line["text"] = line["text"][:TRANSCRIPT_MAX_LINE_CHARS]
-        lines.append(line)
-    return lines
-
-
-def _live_record(match_id: str) -> dict | None:
-    try:
-        from matching import pool
-
-        return pool.match_record(match_id=match_id)
-    except Exception as exc:  # noqa: BLE001 - evidence is best effort; the report must still land
-        log.warning("report evidence: live record of %s unreadable: %s", match_id, exc)
-        return None
-
-
-def _history_record(match_id: str) -> dict | None:
-    from matching.models import Match
-
-    row = (
-        Match.objects.filter(pk=match_id)
-        .values(
-            "identity_a",
-            "identity_b",
-            "name_a",
-            "name_b",
-            "common_interests",
-            "started_at",
-            "ended_at",
-            "duration_seconds",
-            "ended_by",
-            "end_reason",
-        )
-        .first()
-    )
-    if row is None:
-        return None
-    return json.loads(json.dumps(row, default=str))
-
-
-def collect_evidence(*, match_id: str, reported_id: str) -> dict:
-    """What the server holds about a match right now: chat lines, the live and stored records."""
-    evidence: dict = {
-        "captured_at": timezone.now().isoformat(),
-        "transcript": _transcript(match_id),
-        "live_match": _live_record(match_id),
-        "match": _history_record(match_id),
-    }
+def account_evidence(*, reported_id: str) -> dict | None:
+    """What the reported account looked like at report time (None for a guest or a gone account)."""
     user_id = user_id_from_identity(reported_id)
-    if user_id is not None:
-        user = get_user_model().objects.filter(pk=user_id).select_related("profile").first()
-        if user is not None:
-            profile = getattr(user, "profile", None)
-            evidence["reported_account"] = {
-                "username": user.get_username(),
-                "date_joined": user.date_joined.isoformat(),
-                "display_name": getattr(profile, "display_name", ""),
-                "bio": getattr(profile, "bio", ""),
-            }
-    return evidence
+    if user_id is None:
+        return None
+    user = get_user_model().objects.filter(pk=user_id).select_related("profile").first()
+    if user is None:
+        return None
+    profile = getattr(user, "profile", None)
+    return {
+        "username": user.get_username(),
+        "date_joined": user.date_joined.isoformat(),
+        "display_name": getattr(profile, "display_name", ""),
+        "bio": getattr(profile, "bio", ""),
+    }
 
 
 def _name_of(identity_id: str, evidence: dict) -> str:
@@ -144,12 +73,12 @@ def _name_of(identity_id: str, evidence: dict) -> str:
             if record.get(side) == identity_id or record.get(f"identity_{side}") == identity_id:
                 name = record.get(f"name_{side}")
                 if name:
-                    return str(name)[:80]
+                    return str(name)[:NAME_MAX_LENGTH]
     account = evidence.get("reported_account")
     if account:
-        return (account.get("display_name") or account.get("username") or "")[:80]
+        return (account.get("display_name") or account.get("username") or "")[:NAME_MAX_LENGTH]
     if identity_id.startswith("g"):
-        guest = guests.get_guest(guest_id=identity_id)
+        guest = identities.get_guest(guest_id=identity_id)
         return guest.name if guest else ""
     return ""
 
@@ -159,7 +88,7 @@ def _label_lines(evidence: dict, people: dict[str, tuple[str, str]]) -> None:
     for line in evidence.get("transcript") or []:
         if isinstance(line, dict) and line.get("from") in people:
             name, role = people[line["from"]]
-            line.setdefault("name", (name or "")[:80])
+            line.setdefault("name", (name or "")[:NAME_MAX_LENGTH])
             line.setdefault("role", role)
 
 
@@ -167,7 +96,7 @@ def _guest_ip_hash(identity_id: str) -> str:
     if not identity_id.startswith("g"):
         return ""
     try:
-        return guests.guest_ip_hash(guest_id=identity_id) or ""
+        return identities.guest_ip_hash(guest_id=identity_id) or ""
     except redis.RedisError as exc:
         log.warning("report: guest ip hash of %s unreadable: %s", identity_id, exc)
         return ""
@@ -180,8 +109,20 @@ def _existing_user_id(identity_id: str) -> int | None:
     return user_id
 
 
-def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, note: str) -> bool:
+def report(
+    *,
+    match_id: str,
+    reporter: Identity,
+    reported_id: str,
+    reason: str,
+    note: str,
+    evidence: dict | None = None,
+) -> bool:
     """File ``reporter``'s report about ``reported_id`` in ``match_id``; True if new.
+
+    ``evidence`` is what the live loop holds about the match (``matching.evidence``: transcript,
+    live and stored match records), handed in by matching; the reported account's details are
+    added here. Malformed input raises ``ServiceError``.
 
     Idempotent: a second report by the same reporter about the same match returns False and
     changes nothing (a unique constraint decides, so concurrent duplicates count once).
@@ -191,18 +132,21 @@ def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, 
     task for it would be the only copy of that decision until a worker ran it).
     """
     if reason not in Reason.values:
-        raise InvalidReport("bad_reason", f"reason must be one of {', '.join(Reason.values)}")
-    if not MATCH_ID_RE.match(match_id or ""):
-        raise InvalidReport("bad_match", "not a match id")
-    if not IDENTITY_RE.match(reporter.id) or not IDENTITY_RE.match(reported_id or ""):
-        raise InvalidReport("bad_identity", "not an identity id")
+        raise ServiceError("bad_reason", f"reason must be one of {', '.join(Reason.values)}")
+    if not identities.is_match_id(match_id):
+        raise ServiceError("bad_match", "not a match id")
+    if not identities.is_identity_id(reporter.id) or not identities.is_identity_id(reported_id):
+        raise ServiceError("bad_identity", "not an identity id")
     if reporter.id == reported_id:
-        raise InvalidReport("self_report", "you cannot report yourself")
+        raise ServiceError("self_report", "you cannot report yourself")
     note = (note or "")[:NOTE_MAX_LENGTH]
 
     created = False
     if not Report.objects.filter(match_id=match_id, reporter_identity=reporter.id).exists():
-        evidence = collect_evidence(match_id=match_id, reported_id=reported_id)
+        evidence = {"captured_at": timezone.now().isoformat(), **(evidence or {})}
+        account = account_evidence(reported_id=reported_id)
+        if account is not None:
+            evidence["reported_account"] = account
         ip_hash = _guest_ip_hash(reported_id)
         reporter_ip_hash = _guest_ip_hash(reporter.id)
         reported_name = _name_of(reported_id, evidence)
@@ -215,7 +159,7 @@ def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, 
                     match_id=match_id,
                     reporter_identity=reporter.id,
                     reporter_user_id=_existing_user_id(reporter.id),
-                    reporter_name=(reporter.name or "")[:80],
+                    reporter_name=(reporter.name or "")[:NAME_MAX_LENGTH],
                     reporter_ip_hash=reporter_ip_hash,
                     reported_identity=reported_id,
                     reported_user_id=_existing_user_id(reported_id),
@@ -231,10 +175,8 @@ def report(*, match_id: str, reporter: Identity, reported_id: str, reason: str, 
             # The unique (match, reporter) constraint: a concurrent duplicate won the race.
             created = False
 
-    from profiles.services import block
-
     try:
-        block(blocker_id=reporter.id, blocked_id=reported_id)
+        profile_services.block(blocker_id=reporter.id, blocked_id=reported_id)
     except redis.RedisError as exc:
         # An account's block row is in Postgres already; rebuild_block_sets restores the set.
         log.warning("report: block of %s by %s not mirrored to redis: %s", reported_id, reporter.id, exc)
@@ -268,20 +210,15 @@ def _kick(*, identity_id: str, until: dt.datetime | None, reason: str) -> None:
         sync_ban_entry(identity_id=identity_id)
     except redis.RedisError as exc:
         log.error("ban %s: banned set not updated (rebuild_ban_set restores it): %s", identity_id, exc)
-    try:
-        from matching import pool
-
-        pool.leave_pool_sync(identity_id=identity_id)
-    except Exception as exc:  # noqa: BLE001 - the matcher also skips banned ids
-        log.warning("ban %s: could not remove from the pool: %s", identity_id, exc)
-    user_id = user_id_from_identity(identity_id)
-    if user_id is not None:
-        try:
-            from leaderboard.services import remove_user
-
-            remove_user(user_id=user_id)
-        except Exception as exc:  # noqa: BLE001 - boards are rebuilt without banned users
-            log.warning("ban %s: could not remove from leaderboards: %s", identity_id, exc)
+    # The floors above act on their own data: matching drops the pool ticket (the matcher skips
+    # banned ids anyway), leaderboard takes the account off the boards (rebuilt without it too).
+    for receiver, result in signals.ban_issued.send_robust(
+        sender=Ban, identity_id=identity_id, user_id=user_id_from_identity(identity_id), until=until
+    ):
+        if isinstance(result, Exception):
+            log.warning(
+                "ban %s: %s failed: %s", identity_id, getattr(receiver, "__qualname__", receiver), result
+            )
     try:
         async_to_sync(get_channel_layer().group_send)(
             keys.identity_group(identity_id),
@@ -304,17 +241,17 @@ def ban(
 ) -> Ban:
     """Ban an identity (``until`` None: forever). Live at commit: the banned set, the pool, the
     leaderboards and every socket of the identity on any instance (``identity.banned``)."""
-    if not IDENTITY_RE.match(identity_id or ""):
+    if not identities.is_identity_id(identity_id):
         raise ValueError("not an identity id")
     now = timezone.now()
     if until is not None and until <= now:
         raise ValueError("a ban must end in the future")
     if ip_hash is None and identity_id.startswith("g"):
         try:
-            ip_hash = guests.guest_ip_hash(guest_id=identity_id)
+            ip_hash = identities.guest_ip_hash(guest_id=identity_id)
         except redis.RedisError:
             ip_hash = None
-    reason = (reason or "")[:200] or "terms of use"
+    reason = (reason or "")[:BAN_REASON_MAX_LENGTH] or "terms of use"
     with transaction.atomic():
         row = Ban.objects.create(
             identity_id=identity_id,
@@ -342,7 +279,7 @@ def ban(
 def kick_live_session(*, identity_id: str, moderator, note: str = "") -> ModerationAction:
     """Close every chat socket of an identity now, without a ban: its partner is told the
     match ended and the person may come back at once. Recorded in the audit trail."""
-    if not IDENTITY_RE.match(identity_id or ""):
+    if not identities.is_identity_id(identity_id):
         raise ValueError("not an identity id")
     with transaction.atomic():
         action = ModerationAction.objects.create(

@@ -29,7 +29,6 @@ import logging
 import random
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -41,7 +40,7 @@ from django_redis import get_redis_connection
 
 from profiles.models import Interest, Profile
 from seendr import keys
-from seendr.redis_state import lua
+from seendr.redis_state import CircuitBreaker, execute_with_scripts, lua
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +57,7 @@ GET_MANY_CHUNK = 1000
 # Redis (no key pollution from junk URLs).
 _USERNAME_RE = re.compile(r"^[\w.@+-]{1,150}\Z")
 
-_down_until: dict[str, float] = {}
-_down_lock = threading.Lock()
+breaker = CircuitBreaker(seconds=COOL_DOWN_SECONDS)
 
 
 class CacheUnavailable(redis.exceptions.ConnectionError):
@@ -131,28 +129,19 @@ def _location() -> str:
 
 def _client() -> redis.Redis:
     """The raw cache Redis client, unless the cache is cooling down after a failure."""
-    until = _down_until.get(_location())
-    if until is not None:
-        if time.monotonic() < until:
-            raise CacheUnavailable("profile cache cooling down after an error")
-        with _down_lock:
-            _down_until.pop(_location(), None)
+    if breaker.is_open(_location()):
+        raise CacheUnavailable("profile cache cooling down after an error")
     return get_redis_connection("default")
 
 
 def _failed(exc: Exception, doing: str) -> None:
-    location = _location()
-    with _down_lock:
-        first = location not in _down_until
-        _down_until[location] = time.monotonic() + COOL_DOWN_SECONDS
-    if first:
+    if breaker.trip(_location()):
         logger.warning("profile cache unavailable while %s, answering from Postgres: %s", doing, exc)
 
 
 def reset_circuit() -> None:
     """Forget recent failures (tests, and the warm_cache command after an outage)."""
-    with _down_lock:
-        _down_until.clear()
+    breaker.reset()
 
 
 def _count(field: str, amount: int = 1) -> None:
@@ -219,32 +208,26 @@ def _store_from_reader(
     a profile written since ``since_ms`` (the server time of the miss, before the query)."""
     script = lua("profiles", "cache_fill")
 
-    def send() -> None:
+    def send() -> list:
         pipe = client.pipeline(transaction=False)
         for record in records:
             user_id = record["user_id"]
-            pipe.evalsha(
-                script.sha,
-                3,
-                keys.profile_generation(user_id),
-                keys.profile_record(user_id),
-                keys.profile_alias(record["username"]),
-                since_ms,
-                _encode(record),
-                user_id,
-                record_ttl(),
+            script.queue(
+                pipe,
+                [
+                    keys.profile_generation(user_id),
+                    keys.profile_record(user_id),
+                    keys.profile_alias(record["username"]),
+                ],
+                [since_ms, _encode(record), user_id, record_ttl()],
             )
         for name in missing_names:
             pipe.set(keys.profile_alias(name), "", ex=negative_ttl(), nx=True)
-        pipe.execute()
+        return pipe.execute(raise_on_error=False)
 
-    try:
-        send()
-    except redis.exceptions.NoScriptError:
-        # A restarted or new server: load the script, then send the whole batch again (the
-        # writes are idempotent: NX and the write-time guard).
-        client.script_load(script.source)
-        send()
+    # A restarted or new server gets the script loaded and the whole batch again (the writes are
+    # idempotent: NX and the write-time guard).
+    execute_with_scripts(client, [script], send)
 
 
 def get_by_username(username: str) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ import re
 
 from django import forms
 
+from profiles import interests
 from profiles.countries import CODES, COUNTRIES
 from profiles.models import (
     BIO_MAX_LENGTH,
@@ -13,14 +14,11 @@ from profiles.models import (
     INTEREST_MAX_LENGTH,
     MAX_INTERESTS,
     MAX_LANGUAGES,
-    normalise_tag,
 )
 
 AVATAR_MAX_BYTES = 5 * 1024 * 1024
 AVATAR_MAX_PIXELS = 4096 * 4096
 AVATAR_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF"})
-# Letters and digits of any script, spaces and hyphens.
-INTEREST_RE = re.compile(r"^(?:[^\W_]|[ -])+\Z")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,4})?\Z")
 
 
@@ -29,14 +27,16 @@ def split_commas(value: str) -> list[str]:
 
 
 def clean_interests(value: str) -> list[str]:
-    tags = list(dict.fromkeys(normalise_tag(part) for part in split_commas(value)))
-    for tag in tags:
-        if len(tag) > INTEREST_MAX_LENGTH or not INTEREST_RE.match(tag):
+    parts = split_commas(value)
+    for part in parts:
+        if len(" ".join(part.split())) > INTEREST_MAX_LENGTH or not interests.is_clean(part):
             raise forms.ValidationError(
-                "Interests are 1 to %(max)s letters, digits, spaces or hyphens: %(tag)s is not.",
+                "Interests are 1 to %(max)s letters, digits, spaces or the symbols %(symbols)s: "
+                "%(tag)s is not.",
                 code="bad_interest",
-                params={"max": INTEREST_MAX_LENGTH, "tag": tag[:60]},
+                params={"max": INTEREST_MAX_LENGTH, "symbols": " ".join(interests.SYMBOLS), "tag": part[:60]},
             )
+    tags = list(dict.fromkeys(interests.normalise(part) for part in parts))
     if len(tags) > MAX_INTERESTS:
         raise forms.ValidationError(
             "At most %(max)s interests.", code="too_many_interests", params={"max": MAX_INTERESTS}

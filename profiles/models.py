@@ -7,17 +7,15 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models.functions import Lower
 
+from profiles import interests
+from seendr.identity import IDENTITY_ID_MAX_LENGTH
+
 BIO_MAX_LENGTH = 300
 DISPLAY_NAME_MAX_LENGTH = 50
-INTEREST_MAX_LENGTH = 40
-MAX_INTERESTS = 10
+INTEREST_MAX_LENGTH = interests.MAX_LENGTH
+MAX_INTERESTS = interests.MAX_COUNT
 LANGUAGE_CODE_MAX_LENGTH = 8
 MAX_LANGUAGES = 10
-
-
-def normalise_tag(value: str) -> str:
-    """The one spelling of an interest tag: trimmed, inner whitespace collapsed, lower-case."""
-    return " ".join(value.split()).lower()
 
 
 class Interest(models.Model):
@@ -36,7 +34,7 @@ class Interest(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        self.name = normalise_tag(self.name)
+        self.name = interests.normalise(self.name)
         super().save(*args, **kwargs)
 
 
@@ -85,8 +83,8 @@ class Profile(models.Model):
 class Block(models.Model):
     """``blocker`` never meets ``blocked`` again. Identity ids cover accounts and guests alike."""
 
-    blocker_identity = models.CharField(max_length=40, db_index=True)
-    blocked_identity = models.CharField(max_length=40, db_index=True)
+    blocker_identity = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH, db_index=True)
+    blocked_identity = models.CharField(max_length=IDENTITY_ID_MAX_LENGTH, db_index=True)
     blocker_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="blocks_made"
     )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.identity import Identity
+from django.db.models import F
+
 from profiles import cache
+from profiles.models import Profile
+from seendr.identity import Identity
 
 PUBLIC_FIELDS = ("username", "display_name", "bio", "country", "languages", "interests", "likes", "verified")
 
@@ -65,10 +68,6 @@ def get_match_preferences(*, user_id: int) -> dict[str, Any]:
 
 def recently_active_user_ids(*, limit: int) -> list[int]:
     """Active accounts, the most recently active first (never-active ones last, newest first)."""
-    from django.db.models import F
-
-    from profiles.models import Profile
-
     return list(
         Profile.objects.filter(user__is_active=True)
         .order_by(F("last_active").desc(nulls_last=True), "-created")

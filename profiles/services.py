@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
@@ -15,16 +14,15 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageOps
 
-from accounts.guests import GUEST_TTL_SECONDS
-from accounts.identity import user_id_from_identity
-from profiles import cache
-from profiles.models import MAX_INTERESTS, Block, Interest, Profile, normalise_tag
+from profiles import cache, tasks
+from profiles import interests as interest_tags
+from profiles.models import MAX_INTERESTS, Block, Interest, Profile
 from seendr import keys
+from seendr.identity import GUEST_TTL_SECONDS, is_identity_id, user_id_from_identity
 from seendr.redis_state import state
 
 logger = logging.getLogger(__name__)
 
-IDENTITY_RE = re.compile(r"^(u[0-9]{1,20}|g[0-9a-f]{8,38})\Z")
 THUMBNAIL_SIZE = (128, 128)
 
 
@@ -44,7 +42,7 @@ def invalidate_profile(*, user_id: int) -> None:
 
 def ensure_interests(*, names: Iterable[str]) -> list[Interest]:
     """The Interest rows for these tags, created as needed (normalised, deduplicated)."""
-    wanted = list(dict.fromkeys(normalise_tag(n) for n in names if normalise_tag(n)))
+    wanted = list(dict.fromkeys(tag for tag in map(interest_tags.normalise, names) if tag))
     if not wanted:
         return []
     Interest.objects.bulk_create([Interest(name=n) for n in wanted], ignore_conflicts=True)
@@ -64,8 +62,6 @@ def update_profile(
     avatar: UploadedFile | None = None,
 ) -> Profile:
     """Save the editable fields (already validated by the form); refresh the cache on commit."""
-    from profiles import tasks
-
     profile = Profile.objects.select_for_update().get(user_id=user_id)
     profile.display_name = display_name
     profile.bio = bio
@@ -82,7 +78,7 @@ def update_profile(
         raise ValueError(f"at most {MAX_INTERESTS} interests")
     profile.interests.set(tags)  # the save and this each refresh the cache after commit (signals)
     if avatar is not None:
-        tasks.make_avatar_thumbnail.delay_on_commit(user_id)
+        tasks.make_avatar_thumbnail_task.delay_on_commit(user_id)
     return profile
 
 
@@ -126,7 +122,7 @@ def block(*, blocker_id: str, blocked_id: str) -> bool:
     set the matcher reads; a guest's block lives only in Redis and expires with guests.
     Returns True if this block is new.
     """
-    if not IDENTITY_RE.match(blocker_id) or not IDENTITY_RE.match(blocked_id):
+    if not is_identity_id(blocker_id) or not is_identity_id(blocked_id):
         raise ValueError("not an identity id")
     if blocker_id == blocked_id:
         raise ValueError("an identity cannot block itself")

@@ -1,4 +1,5 @@
 """Every user gets a profile, whoever creates it (sign-up, admin, createsuperuser, a script).
+Imported by ``ProfilesConfig.ready()``, once the models are loaded.
 
 User changes that show on a profile (username, active flag) refresh the cached profile.
 """
@@ -7,8 +8,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+
+from profiles.models import Profile
+from profiles.services import invalidate_profile, touch_last_active
 
 _PUBLIC_USER_FIELDS = frozenset({"username", "is_active"})
 
@@ -17,9 +21,6 @@ _PUBLIC_USER_FIELDS = frozenset({"username", "is_active"})
 def create_profile_for_user(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
     if raw:
         return
-    from profiles.models import Profile
-    from profiles.services import invalidate_profile
-
     update_fields = kwargs.get("update_fields")
     if created:
         Profile.objects.get_or_create(user=instance)
@@ -31,15 +32,11 @@ def create_profile_for_user(sender, instance, created: bool, raw: bool = False, 
 @receiver(post_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="profiles.forget_deleted_user")
 def forget_deleted_user(sender, instance, **kwargs) -> None:
     """A deleted account's profile leaves the cache at once (after commit), not at its TTL."""
-    from profiles.services import invalidate_profile
-
     invalidate_profile(user_id=instance.pk)
 
 
 @receiver(user_logged_in, dispatch_uid="profiles.touch_last_active_on_login")
 def touch_last_active_on_login(sender, request, user, **kwargs) -> None:
-    from profiles.services import touch_last_active
-
     touch_last_active(user_id=user.pk)
 
 
@@ -47,17 +44,12 @@ def _profile_changed(sender, instance, raw: bool = False, **kwargs) -> None:
     """Any save of a profile (services, admin, shell) refreshes its cached copy after commit."""
     if raw:
         return
-    from profiles.services import invalidate_profile
-
     invalidate_profile(user_id=instance.user_id)
 
 
 def _interests_changed(sender, instance, action: str, reverse: bool, pk_set, **kwargs) -> None:
     if action not in ("post_add", "post_remove", "post_clear"):
         return
-    from profiles.models import Profile
-    from profiles.services import invalidate_profile
-
     if not reverse:
         invalidate_profile(user_id=instance.user_id)
     elif pk_set:  # an interest gained or lost profiles (admin edits of an interest)
@@ -66,10 +58,6 @@ def _interests_changed(sender, instance, action: str, reverse: bool, pk_set, **k
 
 
 def connect() -> None:
-    from django.db.models.signals import m2m_changed
-
-    from profiles.models import Profile
-
     post_save.connect(_profile_changed, sender=Profile, dispatch_uid="profiles.profile_changed")
     m2m_changed.connect(
         _interests_changed, sender=Profile.interests.through, dispatch_uid="profiles.interests_changed"

@@ -1,8 +1,10 @@
-"""`make test`: the whole suite against real PostgreSQL, Redis, Celery and Chromium.
+"""`make test`: the layer contract, then the whole suite against real PostgreSQL, Redis, Celery
+and Chromium.
 
-Resolves the services the same way `make run` does, then runs pytest with any extra
-arguments (``make test ARGS="-k matching"``). pytest's "no tests collected" (exit 5) is a
-failure here: a suite that ran nothing proved nothing.
+First ``lint-imports`` checks the floor plan (``.importlinter``): an upward import fails the run
+before any test starts (it takes a second). Then it resolves the services the same way `make run`
+does and runs pytest with any extra arguments (``make test ARGS="-k matching"``). pytest's "no
+tests collected" (exit 5) is a failure here: a suite that ran nothing proved nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,17 @@ import services
 NO_TESTS_COLLECTED = 5
 
 
+def lint_imports() -> int:
+    return subprocess.call(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"], cwd=services.ROOT
+    )
+
+
 def main(argv: list[str]) -> int:
+    code = lint_imports()
+    if code != 0:
+        print("lint-imports: the floor plan is broken (see above); no tests run", file=sys.stderr)
+        return code
     services.ensure(purpose="test")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "seendr.settings_test")
     code = subprocess.call([sys.executable, "-m", "pytest", *argv], cwd=services.ROOT)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.csrf import csrf_failure as django_csrf_failure
+
+from seendr.http import json_error
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse(
-            {
-                "error": {
-                    "code": "csrf_failed",
-                    "message": "CSRF verification failed; send the csrftoken cookie's value in X-CSRFToken.",
-                }
-            },
-            status=403,
+        return json_error(
+            403,
+            "csrf_failed",
+            "CSRF verification failed; send the csrftoken cookie's value in X-CSRFToken.",
         )
     return django_csrf_failure(request, reason=reason)

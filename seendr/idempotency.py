@@ -28,9 +28,11 @@ import secrets
 from collections.abc import Callable
 
 import redis
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from seendr import keys
+from seendr.http import json_error
+from seendr.identity import from_request
 from seendr.redis_state import lua, state
 
 log = logging.getLogger(__name__)
@@ -43,14 +45,8 @@ _VALID_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _NOT_STORED = {401, 403, 409, 429}
 
 
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
-
-
 def request_subject(request: HttpRequest) -> str | None:
     """Whose keys these are: the identity (account or guest), else the session, else nobody."""
-    from accounts.identity import from_request
-
     identity = from_request(request)
     if identity is not None:
         return identity.id
@@ -86,7 +82,7 @@ def idempotent(scope: str, *, subject: Callable[[HttpRequest], str | None] = req
             if raw_key is None or request.method != "POST":
                 return view(request, *args, **kwargs)
             if not _VALID_KEY.match(raw_key):
-                return _error(
+                return json_error(
                     400,
                     "invalid_idempotency_key",
                     "Idempotency-Key must be 1 to 128 characters of letters, digits and . _ : -",
@@ -108,16 +104,16 @@ def idempotent(scope: str, *, subject: Callable[[HttpRequest], str | None] = req
 
             if not claimed:
                 if existing is None:  # the first answer expired between our two commands
-                    return _error(409, "idempotency_in_progress", "Retry this request.")
+                    return json_error(409, "idempotency_in_progress", "Retry this request.")
                 stored = json.loads(existing)
                 if stored.get("fp") != fingerprint:
-                    return _error(
+                    return json_error(
                         422,
                         "idempotency_key_reused",
                         "This Idempotency-Key was already used for a different request.",
                     )
                 if stored.get("state") != "done":
-                    response = _error(
+                    response = json_error(
                         409,
                         "idempotency_in_progress",
                         "A request with this Idempotency-Key is still running; retry shortly.",

@@ -216,11 +216,6 @@ def celery_unacked() -> str:
     return f"{_p()}celery:unacked"
 
 
-def ops_lock(name: str) -> str:
-    """A short lock so only one beat-driven run of an ops job works at a time."""
-    return f"{_p()}lock:ops:{name}"
-
-
 # --- Channels group names (dots, never colons) --------------------------------------------
 
 
@@ -231,7 +226,3 @@ def identity_group(identity_id: str) -> str:
 
 def presence_group() -> str:
     return "presence"
-
-
-def leaderboard_group(board: str, period: str) -> str:
-    return f"leaderboard.{board}.{period}"

@@ -26,11 +26,8 @@ from collections.abc import Callable
 
 from asgiref.sync import iscoroutinefunction
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth import logout
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import sync_and_async_middleware
 
 BASE_POLICY: dict[str, list[str]] = {
@@ -92,52 +89,5 @@ def security_headers(get_response: Callable) -> Callable:
 
     def middleware(request: HttpRequest) -> HttpResponse:
         return _add_headers(request, get_response(request))
-
-    return middleware
-
-
-# --- Banned sessions ----------------------------------------------------------------------
-
-
-def _refuse_banned(request: HttpRequest) -> HttpResponse | None:
-    """Sign out an account or drop a guest whose ban began while its session lived."""
-    from accounts.identity import GUEST_SESSION_KEY, user_identity_id
-    from moderation import selectors
-    from moderation.forms import refusal_message
-
-    user = getattr(request, "user", None)
-    session = getattr(request, "session", None)
-    if user is not None and user.is_authenticated:
-        if not selectors.is_banned(identity_id=user_identity_id(user.pk)):
-            return None
-        ban = selectors.active_ban_for_user(user_id=user.pk)
-        logout(request)
-        back_to = settings.LOGIN_URL  # the log-in page explains the ban to whoever tries
-    elif session is not None and session.get(GUEST_SESSION_KEY):
-        guest_id = session[GUEST_SESSION_KEY]
-        if not selectors.is_banned(identity_id=guest_id):
-            return None
-        ban = selectors.active_ban(identity_id=guest_id)
-        session.pop(GUEST_SESSION_KEY, None)
-        back_to = "/"
-    else:
-        return None
-    message = refusal_message(ban) if ban is not None else "This account is suspended."
-    if request.path.startswith("/api/"):
-        return JsonResponse({"error": {"code": "banned", "message": message}}, status=403)
-    messages.error(request, message)
-    return redirect(back_to)
-
-
-def banned_sessions(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
-    """A ban acts on HTTP too: the next request of a banned session signs it out and says why.
-    One ZSCORE per request with a session; Postgres is read only for a banned one."""
-
-    def middleware(request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(settings.STATIC_URL):
-            refused = _refuse_banned(request)
-            if refused is not None:
-                return refused
-        return get_response(request)
 
     return middleware

@@ -21,9 +21,11 @@ import sys
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError, connections
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.views.defaults import server_error as default_server_error
+
+from seendr.http import json_error
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +66,7 @@ def database_unavailable(request: HttpRequest, exception: Exception) -> HttpResp
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
-        response: HttpResponse = JsonResponse(
-            {"error": {"code": "database_unavailable", "message": MESSAGE}}, status=503
-        )
+        response: HttpResponse = json_error(503, "database_unavailable", MESSAGE)
     else:
         response = HttpResponse(render_to_string("503.html", {"message": MESSAGE}), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

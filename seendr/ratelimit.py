@@ -37,11 +37,14 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
 from seendr import keys
-from seendr.redis_state import astate, lua, state
+from seendr.http import json_error
+from seendr.identity import from_request
+from seendr.metrics import RATE_LIMITED
+from seendr.redis_state import CircuitBreaker, astate, lua, state
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +75,15 @@ ALLOW = Decision(allowed=True)
 # After a Redis failure the limiter stays open this long without asking again: a Redis that
 # hangs (rather than refuses) would otherwise cost every request a socket timeout per limit.
 BREAKER_SECONDS = 5.0
-_breaker_open_until: dict[str, float] = {}  # state Redis URL -> monotonic time it closes
+breaker = CircuitBreaker(seconds=BREAKER_SECONDS)
 
 
 def _breaker_open() -> bool:
-    return time.monotonic() < _breaker_open_until.get(settings.REDIS_STATE_URL, 0.0)
+    return breaker.is_open(settings.REDIS_STATE_URL)
 
 
 def _trip(scope: str, exc: Exception) -> Decision:
-    _breaker_open_until[settings.REDIS_STATE_URL] = time.monotonic() + BREAKER_SECONDS
+    breaker.trip(settings.REDIS_STATE_URL)
     log.warning("rate limit %s: redis unavailable, failing open for %.0fs: %s", scope, BREAKER_SECONDS, exc)
     return ALLOW
 
@@ -129,8 +132,6 @@ def _decision(raw: list) -> Decision:
 def _counted(scope: str, decision: Decision) -> Decision:
     """Count a refusal in /metrics (``seendr_rate_limited_total{scope}``, per process)."""
     if not decision.allowed:
-        from seendr.metrics import RATE_LIMITED  # lazily: metrics pulls in the ops readers
-
         RATE_LIMITED.labels(scope=scope).inc()
     return decision
 
@@ -209,9 +210,7 @@ def too_many_requests(request: HttpRequest, decision: Decision) -> HttpResponse:
     seconds = max(1, decision.retry_after)
     message = f"Too many requests. Try again in {seconds} second{'s' if seconds != 1 else ''}."
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-        response: HttpResponse = JsonResponse(
-            {"error": {"code": "rate_limited", "message": message, "retry_after": seconds}}, status=429
-        )
+        response: HttpResponse = json_error(429, "rate_limited", message, retry_after=seconds)
     else:
         html = render_to_string("429.html", {"message": message, "retry_after": seconds}, request=request)
         response = HttpResponse(html, status=429)
@@ -279,8 +278,6 @@ def user_key(request: HttpRequest) -> str | None:
 
 def identity_key(request: HttpRequest) -> str | None:
     """A ``key`` for :func:`rate_limit`: the account or guest behind the request, else the IP."""
-    from accounts.identity import from_request
-
     identity = from_request(request)
     return identity.id if identity else ip_subject(request)
 

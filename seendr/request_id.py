@@ -7,6 +7,8 @@
   context variable (and ``scope["connection_id"]``), which the consumer's handlers inherit.
 * :class:`RequestContextFilter` (installed on the log handler in ``settings.LOGGING``) copies
   both onto every log record as ``request_id`` and ``connection_id``, so JSON logs carry them.
+* Celery signal handlers carry a request's id into the tasks it enqueues (connected when the
+  ``seendr`` app is ready, see ``seendr/apps.py``).
 
 Context variables follow the request through ``sync_to_async`` threads (asgiref copies the
 context), so logs written by sync views and ``database_sync_to_async`` services carry the id too.
@@ -21,6 +23,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from celery import signals
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Request-ID"
@@ -106,3 +109,32 @@ class RequestContextFilter(logging.Filter):
         if not hasattr(record, "connection_id"):
             record.connection_id = connection_id.get() or "-"
         return True
+
+
+# --- Request ids across the queue ---------------------------------------------------------------
+# A task published while serving a request carries that request's id in a message header; the
+# worker puts it (or "task-<id>" for beat and other origins) in the logging context while the task
+# runs, so one id follows a request from nginx through Django into its background work.
+
+_REQUEST_ID_HEADER = "seendr_request_id"
+_tokens: dict[str, object] = {}
+
+
+@signals.before_task_publish.connect
+def _carry_request_id(headers=None, **_: object) -> None:
+    rid = request_id.get()
+    if rid and headers is not None:
+        headers.setdefault(_REQUEST_ID_HEADER, rid)
+
+
+@signals.task_prerun.connect
+def _enter_request_id(task_id=None, task=None, **_: object) -> None:
+    rid = getattr(getattr(task, "request", None), _REQUEST_ID_HEADER, None) or f"task-{task_id}"
+    _tokens[str(task_id)] = request_id.set(str(rid))
+
+
+@signals.task_postrun.connect
+def _leave_request_id(task_id=None, **_: object) -> None:
+    token = _tokens.pop(str(task_id), None)
+    if token is not None:
+        request_id.reset(token)

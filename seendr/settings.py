@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "matching",
     "leaderboard",
     "moderation",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -90,7 +91,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "seendr.middleware.banned_sessions",  # a ban signs the session out on its next request
+    "moderation.middleware.banned_sessions",  # a ban signs the session out on its next request
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Innermost, so it is the first to see a view's exception: a lost database is a 503.
     "seendr.middleware_db.DatabaseUnavailableMiddleware",

@@ -1,29 +1,9 @@
-"""Site-wide pages: the landing page and the health endpoints."""
+"""The health endpoints load balancers and orchestrators probe."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_safe
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_safe
 
 from seendr import health
-
-
-@require_GET
-def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "landing.html", {"online": _online_now()})
-
-
-def _online_now() -> int | None:
-    """The landing page's online count; a Redis outage shows 0 rather than an error page."""
-    import time
-
-    import redis
-
-    from matching import presence
-
-    try:
-        return presence.online_count_sync(now=time.time())
-    except redis.RedisError:
-        return None
 
 
 @require_safe  # load balancers probe with GET or HEAD

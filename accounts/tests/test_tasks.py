@@ -16,7 +16,7 @@ User = get_user_model()
 
 
 def test_mail_tasks_retry_with_backoff_and_jitter():
-    for task in (tasks.send_verification_code, tasks.send_password_reset_email):
+    for task in (tasks.send_verification_code_task, tasks.send_password_reset_email_task):
         assert OSError in task.autoretry_for
         assert task.retry_backoff and task.retry_jitter
         assert task.max_retries >= 3
@@ -28,7 +28,7 @@ def test_verification_mail_survives_a_flaky_smtp_server():
     """Two SMTP failures, then delivery: autoretry re-runs the task (synchronously under apply)."""
     user = User.objects.create_user(username="flaky", email="flaky@example.com", password="pw-123456789")
     flaky_mail.failures_left, flaky_mail.attempts = 2, 0
-    tasks.send_verification_code.apply(args=[user.pk])
+    tasks.send_verification_code_task.apply(args=[user.pk])
     assert flaky_mail.attempts == 3
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["flaky@example.com"]
@@ -44,9 +44,9 @@ def test_password_reset_mail_is_queued_after_commit_and_carries_a_working_link(
     assert response.status_code == 302 and response["Location"] == "/accounts/password_reset/done/"
     assert mail.outbox == [], "nothing is sent inside the request"
     (queued,) = callbacks
-    assert queued.func == tasks.send_password_reset_email.delay
+    assert queued.func == tasks.send_password_reset_email_task.delay
     # Run the queued task here, as a worker would (the worker path is covered below).
-    tasks.send_password_reset_email.apply(args=queued.args, kwargs=queued.keywords, throw=True)
+    tasks.send_password_reset_email_task.apply(args=queued.args, kwargs=queued.keywords, throw=True)
     assert len(mail.outbox) == 1
     body = mail.outbox[0].body
     assert "forgetful" in body

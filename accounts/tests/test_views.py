@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.contrib.auth import get_user_model
 
-from accounts.identity import GUEST_SESSION_KEY
 from seendr import keys
+from seendr.identity import GUEST_SESSION_KEY
 from seendr.redis_state import state
 
 pytestmark = pytest.mark.django_db

@@ -13,9 +13,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from accounts.identity import Identity, for_user
 from leaderboard import boards
 from seendr import keys
+from seendr.identity import Identity, for_user
 from seendr.redis_state import state
 
 _counter = itertools.count(1)

@@ -6,13 +6,13 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from accounts import guests
-from accounts.identity import GUEST_SESSION_KEY
 from leaderboard import boards
 from leaderboard.models import Like
 from leaderboard.tests.conftest import board
 from matching.models import Match
 from profiles.models import Profile
 from seendr import keys, redis_state
+from seendr.identity import GUEST_SESSION_KEY
 from seendr.redis_state import state
 
 CSRF = "a" * 32  # an unmasked CSRF secret: valid as the cookie and as the header

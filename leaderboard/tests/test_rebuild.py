@@ -11,6 +11,9 @@ from django.utils import timezone
 from leaderboard import boards, services, tasks
 from leaderboard.tests.conftest import guest
 from matching.models import Match
+from moderation import services as moderation
+from moderation.models import Report
+from profiles.models import Profile
 from seendr import keys
 from seendr.redis_state import lua, scan_delete, state
 
@@ -156,7 +159,7 @@ def test_reconcile_repairs_drift_and_logs_it(history, caplog):
 
 def test_reconcile_task_reports_what_it_fixed(history):
     state().zincrby(keys.leaderboard("likes", "all", "all"), 1, boards.member(history["users"][0].pk))
-    result = tasks.reconcile.apply().get()
+    result = tasks.reconcile_task.apply().get()
     assert result["fixed"] == 1
     assert result["drift"] == {"likes:all:all": 1}
 
@@ -177,10 +180,6 @@ def test_the_nightly_karma_task_charges_each_upheld_report(
     make_user, identity_of, admin_user, django_capture_on_commit_callbacks
 ):
     """End to end: three likes and a real report a moderator upheld (a warning), then the task."""
-    from moderation import services as moderation
-    from moderation.models import Report
-    from profiles.models import Profile
-
     bob, reporter = make_user("karmabob"), make_user("karmastrict")
     with django_capture_on_commit_callbacks(execute=True):
         for i in range(3):
@@ -196,7 +195,7 @@ def test_the_nightly_karma_task_charges_each_upheld_report(
         )
         moderation.warn_from_report(report_id=Report.objects.get(match_id="karma01").pk, moderator=admin_user)
     assert Profile.objects.get(user=bob).karma == pytest.approx(3)  # the likes' karma, before the night
-    assert tasks.recompute_karma.apply().get() == 1  # only bob's karma changes
+    assert tasks.recompute_karma_task.apply().get() == 1  # only bob's karma changes
     # Joined today: no age points; each upheld report costs 25.
     assert Profile.objects.get(user=bob).karma == pytest.approx(3 - 25)
 

@@ -13,6 +13,7 @@ from leaderboard.tests.conftest import board, guest, next_midnight, next_monday
 from matching.models import Match
 from profiles.models import Profile
 from seendr import keys
+from seendr.errors import ServiceError
 from seendr.redis_state import state
 
 SECOND = dt.timedelta(seconds=1)
@@ -76,7 +77,7 @@ def test_like_counts_once_per_match_and_updates_profile(
 
 def test_liking_yourself_is_refused(make_user, identity_of):
     alice = make_user()
-    with pytest.raises(services.InvalidLike):
+    with pytest.raises(ServiceError):
         services.like_partner(match_id=match_id(), liker=identity_of(alice), liked_id=f"u{alice.pk}")
     assert not Like.objects.exists()
 

@@ -440,7 +440,7 @@ async def test_async_api_round_trip():
 
 @pytest.fixture
 def dead_redis(settings):
-    from conftest import free_port
+    from seendr.testing.servers import free_port
 
     settings.REDIS_STATE_URL = f"redis://127.0.0.1:{free_port()}/1"
     redis_state.state.cache_clear()

@@ -130,7 +130,7 @@ async def test_a_real_worker_writes_the_match_when_a_socket_leaves(celery_worker
     assert 0.2 < row.duration_seconds < 30
     await a_comm.disconnect()
     await b_comm.disconnect()
-    assert "matching.record_match" in worker.output()
+    assert "matching.tasks.record_match_task" in worker.output()
 
 
 @pytest.mark.slow

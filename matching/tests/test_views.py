@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from accounts import guests
-from accounts.identity import GUEST_SESSION_KEY
 from matching.tests.chat_hooks import HOOKS
 from profiles import services as profile_services
+from seendr.identity import GUEST_SESSION_KEY
 
 
 def _config(html: str) -> dict:

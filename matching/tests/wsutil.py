@@ -22,7 +22,7 @@ from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.utils.crypto import get_random_string
 
 from accounts import guests
-from accounts.identity import GUEST_SESSION_KEY, Identity
+from seendr.identity import GUEST_SESSION_KEY, Identity
 
 ORIGIN = "http://testserver"
 DAPHNE_ORIGIN = "http://127.0.0.1:8000"

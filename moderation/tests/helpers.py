@@ -12,8 +12,8 @@ from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 
 from accounts import guests
-from accounts.identity import Identity, for_user
 from matching import pool
+from seendr.identity import Identity, for_user
 
 
 def make_user(username: str, **extra):

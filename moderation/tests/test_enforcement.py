@@ -9,10 +9,10 @@ import pytest
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
-from accounts.identity import GUEST_SESSION_KEY
 from moderation import services
 from moderation.models import Ban
 from moderation.tests.helpers import guest_identity, make_user
+from seendr.identity import GUEST_SESSION_KEY
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
-from accounts.identity import user_identity_id
 from matching.tests.wsutil import expect, expect_close, guest_session, open_socket, send, user_session
 from moderation.models import ActionKind, Ban, ModerationAction
+from seendr.identity import user_identity_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

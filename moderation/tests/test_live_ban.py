@@ -15,12 +15,12 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 from websockets.exceptions import ConnectionClosed
 
-from accounts.identity import user_identity_id
 from leaderboard import boards
 from leaderboard.selectors import board_key
 from matching.tests.wsutil import user_session, ws_connect, ws_expect, ws_send
 from moderation import services
 from seendr import keys
+from seendr.identity import user_identity_id
 from seendr.redis_state import state
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from conftest import free_port
+from matching import actions
 from moderation import selectors, services
 from moderation.models import Ban, Report
 from moderation.tests.helpers import user_identity
 from profiles.models import Block
 from seendr import keys
 from seendr.redis_state import state
+from seendr.testing.servers import free_port
 
 # Autocommit, as in a request or the consumer: on-commit work runs at once, inside the services.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,7 +39,9 @@ def redis_down():
 def test_report_and_ban_survive_a_state_redis_outage(redis_down, caplog):
     alice, bob = user_identity("alice"), user_identity("bob")
     with redis_down:
-        assert services.report(match_id="m1", reporter=alice, reported_id=bob.id, reason="spam", note="")
+        assert actions.report_partner(
+            match_id="m1", reporter=alice, partner_id=bob.id, reason="spam", note=""
+        )
         ban = services.ban(identity_id=bob.id, until=None, reason="spam")
         # The fast check falls back to Postgres.
         assert selectors.is_banned(identity_id=bob.id)

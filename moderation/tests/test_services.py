@@ -14,11 +14,12 @@ from django.utils import timezone
 
 from leaderboard import boards
 from leaderboard.selectors import board_key
-from matching import pool
+from matching import actions, pool
 from moderation import selectors, services
 from moderation.models import ActionKind, Ban, ModerationAction, Priority, Report, ReportStatus
 from moderation.tests.helpers import GroupListener, guest_identity, live_match, say, user_identity
 from seendr import keys
+from seendr.errors import ServiceError
 from seendr.redis_state import state
 
 pytestmark = pytest.mark.django_db
@@ -34,9 +35,10 @@ def test_report_captures_the_transcript_and_match_and_blocks(django_capture_on_c
     say(match_id, alice, "hello")
     say(match_id, bob, "<script>alert(1)</script> send me pics")
 
+    # Matching hands moderation the evidence it holds (transcript, live and stored records).
     with django_capture_on_commit_callbacks(execute=True):
-        created = services.report(
-            match_id=match_id, reporter=alice, reported_id=bob.id, reason="harassment", note="rude"
+        created = actions.report_partner(
+            match_id=match_id, reporter=alice, partner_id=bob.id, reason="harassment", note="rude"
         )
 
     assert created is True
@@ -93,7 +95,7 @@ def test_malformed_reports_are_refused(kwargs, code):
     args.update(kwargs)
     if args["reported_id"] == "SELF":
         args["reported_id"] = alice.id
-    with pytest.raises(services.InvalidReport) as err:
+    with pytest.raises(ServiceError) as err:
         services.report(**args)
     assert err.value.code == code
     assert not Report.objects.exists()
@@ -213,7 +215,7 @@ def test_lifting_one_of_two_bans_keeps_the_other(django_capture_on_commit_callba
 
 
 def test_a_guest_ban_reaches_its_ip_hash(django_capture_on_commit_callbacks):
-    from accounts.guests import hash_ip
+    from seendr.identity import hash_ip
 
     troll = guest_identity(ip="198.51.100.23")
     with django_capture_on_commit_callbacks(execute=True):
@@ -378,8 +380,8 @@ def test_old_decided_evidence_is_pruned(django_capture_on_commit_callbacks, admi
     say(match_id, b, "something personal")
     say("m-open", a, "also personal")
     with django_capture_on_commit_callbacks(execute=True):
-        services.report(match_id=match_id, reporter=a, reported_id=b.id, reason="spam", note="")
-        services.report(match_id="m-open", reporter=b, reported_id=a.id, reason="spam", note="")
+        actions.report_partner(match_id=match_id, reporter=a, partner_id=b.id, reason="spam", note="")
+        actions.report_partner(match_id="m-open", reporter=b, partner_id=a.id, reason="spam", note="")
     decided = Report.objects.get(match_id=match_id)
     services.dismiss_report(report_id=decided.pk, moderator=admin_user)
     old = timezone.now() - dt.timedelta(days=services.EVIDENCE_RETENTION_DAYS + 1)

@@ -14,10 +14,10 @@ from django.db import connection
 from django.test import override_settings
 from django_redis import get_redis_connection
 
-from conftest import free_port
 from profiles import cache, selectors, services
 from profiles.models import Profile
 from seendr import keys
+from seendr.testing.servers import free_port
 
 READERS = 50
 
@@ -78,7 +78,7 @@ def test_cold_hot_key_costs_postgres_one_query_for_50_concurrent_readers(make_us
 
 @pytest.mark.django_db(transaction=True)
 def test_cold_card_by_user_id_is_filled_once(make_user):
-    from accounts.identity import for_user
+    from seendr.identity import for_user
 
     user = make_user("cardy", country="BR", interests=["samba"])
     cache_redis().delete(keys.profile_record(user.pk))
@@ -361,7 +361,7 @@ def test_cache_redis_dying_mid_traffic_and_coming_back(make_user, caplog, tmp_pa
     cache is used again once the cool-down has passed."""
     import subprocess
 
-    from conftest import redis_server_binary, wait_for_port
+    from seendr.testing.servers import redis_server_binary, wait_for_port
 
     binary = redis_server_binary()
     port = free_port()
@@ -390,7 +390,7 @@ def test_cache_redis_dying_mid_traffic_and_coming_back(make_user, caplog, tmp_pa
     make_user("phoenix", bio="rises")
     caches = {"default": dict(settings.CACHES["default"], LOCATION=f"redis://127.0.0.1:{port}/0")}
     caplog.set_level(logging.WARNING, logger="profiles.cache")
-    monkeypatch.setattr(cache, "COOL_DOWN_SECONDS", 0.2)
+    monkeypatch.setattr(cache.breaker, "seconds", 0.2)
     proc = start()
     try:
         with override_settings(CACHES=caches):

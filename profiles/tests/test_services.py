@@ -7,10 +7,10 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError
 from PIL import Image
 
-from accounts.guests import GUEST_TTL_SECONDS
 from profiles import services
 from profiles.models import Block, Interest, Profile
 from seendr import keys
+from seendr.identity import GUEST_TTL_SECONDS
 from seendr.redis_state import state
 
 pytestmark = pytest.mark.django_db
@@ -132,8 +132,8 @@ def test_email_verified_flag_reaches_the_public_profile(make_user, django_captur
 
 
 def test_match_preferences_and_cards(make_user):
-    from accounts.identity import Identity, for_user
     from profiles import selectors
+    from seendr.identity import Identity, for_user
 
     user = make_user("pref", country="JP", languages=["ja"], interests=["anime"], display_name="Pref")
     assert selectors.get_match_preferences(user_id=user.pk) == {

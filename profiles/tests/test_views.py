@@ -144,5 +144,5 @@ def test_avatar_upload_queues_a_thumbnail(
     assert profile.avatar.name.endswith(".png")
     from profiles import tasks
 
-    queued = [c for c in callbacks if getattr(c, "func", None) == tasks.make_avatar_thumbnail.delay]
+    queued = [c for c in callbacks if getattr(c, "func", None) == tasks.make_avatar_thumbnail_task.delay]
     assert len(queued) == 1 and queued[0].args == (user.pk,)

@@ -17,7 +17,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.tests.test_tasks import _wait_for_mail
-from conftest import ROOT, free_port, redis_server_binary, server_env, wait_for_port
+from seendr.testing.servers import ROOT, free_port, redis_server_binary, server_env, wait_for_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -70,7 +70,7 @@ def test_a_queued_mail_survives_a_broker_crash(celery_worker_process, tmp_path):
                 "-c",
                 "import django; django.setup()\n"
                 "from accounts import tasks\n"
-                f"tasks.send_verification_code.delay({user.pk})\n",
+                f"tasks.send_verification_code_task.delay({user.pk})\n",
             ],
             cwd=ROOT,
             env=server_env(CELERY_BROKER_URL=broker.url),

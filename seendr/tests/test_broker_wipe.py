@@ -28,13 +28,13 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from accounts.tests.test_tasks import _wait_for_mail
-from conftest import _delete_prefixed_keys
 from matching.models import Match
 from matching.tests.wsutil import expect, matched_pair, send
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
 from moderation.models import Ban
 from moderation.tests.helpers import user_identity
+from seendr.testing.fixtures import delete_prefixed_keys
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -88,7 +88,7 @@ def test_wiping_every_role_with_tasks_in_flight_loses_nothing_durable(
         )
     assert _queued_tasks() >= 1, "the sign-up mail should be waiting in the broker"
 
-    _delete_prefixed_keys()  # every role: cache, state, channels and the broker's queue
+    delete_prefixed_keys()  # every role: cache, state, channels and the broker's queue
     assert _queued_tasks() == 0
 
     # Durable before any worker ran.

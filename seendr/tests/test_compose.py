@@ -22,7 +22,7 @@ import redis
 import yaml
 from django.core.management import get_commands
 
-from conftest import ROOT, free_port, redis_server_binary, wait_for_port
+from seendr.testing.servers import ROOT, free_port, redis_server_binary, wait_for_port
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

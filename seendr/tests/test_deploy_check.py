@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from seendr.testing.servers import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import ROOT
+from seendr.testing.servers import ROOT
 
 # The lookup itself, and this guard's own examples.
 ALLOWED = {ROOT / "scripts" / "services.py", Path(__file__).resolve()}
@@ -42,7 +42,7 @@ def test_nothing_but_the_lookup_names_the_redis_server_binary():
         if NAMES_THE_BINARY.search(line)
     ]
     assert not offenders, (
-        "start Redis through conftest.redis_server_binary() (services.redis_server_binary), "
+        "start Redis through seendr.testing.servers.redis_server_binary() (services.redis_server_binary), "
         "which falls back to the embedded Valkey when redis-server is not installed:\n" + "\n".join(offenders)
     )
 
@@ -67,7 +67,7 @@ def test_the_lookup_serves_a_real_redis_without_redis_server_on_path(tmp_path):
         import redis
         sys.path.insert(0, "scripts")
         import services
-        from conftest import free_port, wait_for_port
+        from seendr.testing.servers import free_port, wait_for_port
 
         binary = services.redis_server_binary()
         port = free_port()

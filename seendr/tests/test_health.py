@@ -7,8 +7,8 @@ import urllib.request
 import pytest
 from django.test import override_settings
 
-from conftest import free_port
 from seendr.health import CHECK_TIMEOUT_SECONDS
+from seendr.testing.servers import free_port
 
 pytestmark = pytest.mark.django_db
 

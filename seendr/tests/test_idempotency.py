@@ -8,12 +8,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.http import JsonResponse
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from django.utils import timezone
 
+from leaderboard.models import Like
+from matching.models import EndReason, Match
+from moderation.models import Report
 from seendr import keys
 from seendr.idempotency import idempotent
+from seendr.identity import user_identity_id
 from seendr.redis_state import state
+from seendr.testing.servers import free_port
 
 COUNTER = "idem-test-counter"
 
@@ -147,8 +155,6 @@ def test_concurrent_duplicates_run_once_and_the_rest_get_409():
 def state_redis_down(settings):
     """The state role pointed at a loopback port nothing listens on: every command fails to
     connect, as when that server is gone."""
-    from conftest import free_port
-
     settings.REDIS_STATE_URL = f"redis://127.0.0.1:{free_port()}/0"
     state.cache_clear()
     yield
@@ -160,15 +166,6 @@ def test_with_the_state_redis_down_duplicates_still_write_once(state_redis_down)
     """No replay guard without Redis (docs: the view runs, logged), yet concurrent retries of
     one report and one like each leave exactly one row: PostgreSQL's constraints hold the line,
     and nobody gets a 5xx."""
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-    from django.utils import timezone
-
-    from accounts.identity import user_identity_id
-    from leaderboard.models import Like
-    from matching.models import EndReason, Match
-    from moderation.models import Report
-
     users = get_user_model().objects
     ann = users.create_user(username="ann", password="pw-12345-long")
     bo = users.create_user(username="bo", password="pw-12345-long")
@@ -197,8 +194,6 @@ def test_with_the_state_redis_down_duplicates_still_write_once(state_redis_down)
         try:
             return client.post(path, payload, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
         finally:
-            from django.db import connection
-
             connection.close()
 
     for path, payload, key in (

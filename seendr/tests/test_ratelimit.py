@@ -16,9 +16,9 @@ from django.urls import path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import free_port
 from seendr import keys, ratelimit
 from seendr.redis_state import state
+from seendr.testing.servers import free_port
 
 
 def limits(**extra: str | None) -> dict:
@@ -142,9 +142,9 @@ async def test_async_twin_shares_the_budget():
 
 @pytest.fixture
 def closed_breaker():
-    ratelimit._breaker_open_until.clear()
+    ratelimit.breaker.reset()
     yield
-    ratelimit._breaker_open_until.clear()
+    ratelimit.breaker.reset()
 
 
 def test_fails_open_when_redis_is_down(caplog, closed_breaker):

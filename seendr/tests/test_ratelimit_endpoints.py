@@ -232,8 +232,8 @@ def test_password_reset_per_ip(client):
 @http
 @override_settings(RATE_LIMITS=limits(like="1/1h"))
 def test_likes_per_identity(client):
-    from accounts.identity import for_user
     from moderation.tests.helpers import live_match
+    from seendr.identity import for_user
 
     alice, bob = make_user("alice"), make_user("bob")
     match_id = live_match(for_user(alice), for_user(bob))

@@ -15,8 +15,6 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.identity import for_user, user_identity_id
-from conftest import _delete_prefixed_keys
 from leaderboard import services as leaderboard_services
 from leaderboard.selectors import board_key, board_scores
 from matching.models import EndReason, Match
@@ -24,7 +22,9 @@ from moderation import services as moderation_services
 from profiles import selectors as profile_selectors
 from profiles import services as profile_services
 from seendr import keys
+from seendr.identity import for_user, user_identity_id
 from seendr.redis_state import state
+from seendr.testing.fixtures import delete_prefixed_keys
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,7 +88,7 @@ def test_wiping_redis_loses_nothing_the_rebuild_commands_cannot_restore():
     assert before["blocks"] == {user_identity_id(cy.pk)}
     assert before["banned"] == [user_identity_id(dee.pk)]
 
-    _delete_prefixed_keys()  # every role: cache, state, channels, broker
+    delete_prefixed_keys()  # every role: cache, state, channels, broker
     wiped = _snapshot(now, people)
     assert all(not scores for scores in wiped["boards"].values())
     assert wiped["blocks"] == set() and wiped["banned"] == []

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from leaderboard import boards
 from leaderboard.selectors import board_key
-from moderation import services as moderation
+from matching import actions
 from moderation.models import Report
-from moderation.tests.helpers import make_user, say
+from moderation.tests.helpers import live_match, make_user, say
 from profiles.models import Profile
 from profiles.services import invalidate_profile
 from seendr.middleware import content_security_policy
@@ -183,16 +183,15 @@ def test_leaderboard_page_escapes_names(client):
 
 
 def test_admin_queue_escapes_names_notes_and_transcript(admin_client, django_capture_on_commit_callbacks):
-    from accounts.identity import for_user
-    from moderation.tests.helpers import live_match
+    from seendr.identity import for_user
 
     victim = for_user(make_user("victim"))
     troll = for_user(hostile_user())
     match_id = live_match(victim, troll)
     say(match_id, troll, XSS)
     with django_capture_on_commit_callbacks(execute=True):
-        moderation.report(
-            match_id=match_id, reporter=victim, reported_id=troll.id, reason="harassment", note=XSS
+        actions.report_partner(
+            match_id=match_id, reporter=victim, partner_id=troll.id, reason="harassment", note=XSS
         )
     report = Report.objects.get()
     assert report.reported_name.startswith("<script>")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
-from conftest import ServerProcess, free_port
+from seendr.testing.servers import ServerProcess, free_port
 
 CHROMIUM = os.environ.get("SEENDR_CHROMIUM", "/usr/bin/chromium")
 BASE_ARGS = [

@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from matching.pool import STAGE_LANGUAGE
 from matching.tests.chat_hooks import HOOKS
+from profiles import interests
 from seendr import keys
 from seendr.redis_state import state
 from tests.e2e.conftest import PHONE, Tab, enter_as_guest, sign_in, wait_remote_video_playing
@@ -288,10 +289,12 @@ def test_ice_failure_restarts_once_then_says_so(chat_server, browsers):
 def test_backoff_grows_with_jitter_and_interests_parse_cleanly(chat_server, browsers):
     tab = browsers()
     enter_as_guest(tab, chat_server.url)
+    typed = " Chess ,  board   games,chess,, JAZZ , C++, c#, .NET!"
     result = tab.page.evaluate(
-        """async () => {
+        """async (typed) => {
             const { backoffDelay } = await import('/static/js/chat/socket.js');
             const { parseInterests } = await import('/static/js/chat/ui.js');
+            const rules = JSON.parse(document.getElementById('chat-config').textContent).interest;
             const runs = (attempt) => Array.from({ length: 200 }, () => backoffDelay(attempt));
             const stats = [0, 1, 2, 3, 10, 30].map((attempt) => {
                 const d = runs(attempt);
@@ -299,10 +302,11 @@ def test_backoff_grows_with_jitter_and_interests_parse_cleanly(chat_server, brow
             });
             return {
                 stats,
-                parsed: parseInterests(' Chess ,  board   games,chess,, JAZZ '),
-                many: parseInterests(Array.from({ length: 15 }, (_, i) => 't' + i).join(',')).length,
+                parsed: parseInterests(typed, rules),
+                many: parseInterests(Array.from({ length: 15 }, (_, i) => 't' + i).join(','), rules).length,
             };
-        }"""
+        }""",
+        typed,
     )
     by_attempt = {s["attempt"]: s for s in result["stats"]}
     assert 250 <= by_attempt[0]["min"] and by_attempt[0]["max"] <= 500
@@ -311,7 +315,9 @@ def test_backoff_grows_with_jitter_and_interests_parse_cleanly(chat_server, brow
     for attempt in (10, 30):  # capped: a long outage is retried every 7.5-15 s, never more rarely
         assert 7500 <= by_attempt[attempt]["min"] and by_attempt[attempt]["max"] <= 15000
     assert all(s["distinct"] > 20 for s in result["stats"])  # jitter: clients do not retry in lockstep
-    assert result["parsed"] == ["chess", "board games", "jazz"]
+    # The server's normaliser, applied with the rules the page serves (profiles/interests.py).
+    assert result["parsed"] == ["chess", "board games", "jazz", "c++", "c#", ".net"]
+    assert result["parsed"] == list(interests.normalise_many(typed))
     assert result["many"] == 10
 
 

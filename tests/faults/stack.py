@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from conftest import ServerProcess, free_port
+from seendr.testing.servers import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://127.0.0.1:8000"  # an origin settings_test allows for the chat socket
@@ -64,7 +64,7 @@ def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "co
 
 
 def redis_binary() -> str:
-    from conftest import redis_server_binary
+    from seendr.testing.servers import redis_server_binary
 
     return redis_server_binary()
 

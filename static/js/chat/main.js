@@ -27,11 +27,15 @@ import {
 } from "./ui.js";
 
 const INTERESTS_STORAGE_KEY = "seendr.interests";
-const CHAT_MAX = 1000;
 // Browser tests shorten the ICE timeout through this global; nothing else sets it.
 const ICE_TIMEOUT_MS = Number(window.seendrIceTimeoutMs) || undefined;
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
+// Limits and interest rules come from the server (their one owner each), never copied here.
+const LIMITS = config.limits;
+const CHAT_MAX = LIMITS.chat_text;
+els.chatInput.maxLength = LIMITS.chat_text;
+els.reportNote.maxLength = LIMITS.report_note;
 
 const state = {
   phase: "idle",
@@ -208,7 +212,7 @@ function preferencesKey() {
 }
 
 function readInterests() {
-  state.interests = parseInterests(els.interests.value);
+  state.interests = parseInterests(els.interests.value, config.interest);
   state.lang = els.lang.value;
   try {
     localStorage.setItem(INTERESTS_STORAGE_KEY, state.interests.join(", "));
@@ -496,7 +500,7 @@ els.reportDialog.addEventListener("close", () => {
   if (els.reportDialog.returnValue !== "report") return;
   const frame = { type: "report", reason: els.reportReason.value };
   const note = els.reportNote.value.trim();
-  if (note) frame.note = note.slice(0, 500);
+  if (note) frame.note = note.slice(0, LIMITS.report_note);
   socket.send(frame);
 });
 els.unmute.addEventListener("click", () => {

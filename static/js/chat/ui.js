@@ -43,17 +43,23 @@ export const els = {
   toasts: $("toasts"),
 };
 
-export function parseInterests(text) {
+// The server's interest normaliser (profiles/interests.py), applied with the rules it serves:
+// lower-case; letters, digits and the served symbols kept, anything else a space; whitespace
+// collapsed; cut to max_length; duplicates dropped; at most max_count tags.
+export function parseInterests(text, rules) {
+  const symbols = rules.symbols.replace(/[\\\]\[^-]/g, "\\$&");
+  const dropped = new RegExp(`[^\\p{L}\\p{N}${symbols}]`, "gu");
   const seen = new Set();
   const out = [];
   for (const raw of String(text || "").split(",")) {
-    const tag = raw.trim().replace(/\s+/g, " ").toLowerCase();
+    const tag = raw.toLowerCase().replace(dropped, " ").replace(/\s+/g, " ").trim().slice(0, rules.max_length).trim();
     if (tag && !seen.has(tag)) {
       seen.add(tag);
       out.push(tag);
     }
+    if (out.length >= rules.max_count) break;
   }
-  return out.slice(0, 10);
+  return out;
 }
 
 export function setStatus(text, tone = "info") {

@@ -1,0 +1,119 @@
+"""Fixtures every app's tests share, loaded by the root ``conftest.py`` as a pytest plugin.
+
+Nothing here fakes a service. Each pytest process has its own key prefix and test database
+(see ``seendr/settings_test.py``); keys are removed with SCAN after every test.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+from django.conf import settings
+
+from seendr.testing.servers import ROOT, ServerProcess, free_port, server_env, wait_for_port
+
+
+def delete_prefixed_keys() -> None:
+    pattern = settings.SEENDR_KEY_PREFIX + "*"
+    urls = {
+        settings.REDIS_CACHE_URL,
+        settings.REDIS_STATE_URL,
+        settings.REDIS_CHANNELS_URL,
+        settings.CELERY_BROKER_URL,
+    }
+    channel_prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix")
+    for url in urls:
+        client = redis.Redis.from_url(url)
+        try:
+            for pat in filter(None, [pattern, channel_prefix and channel_prefix + "*"]):
+                keys = list(client.scan_iter(match=pat, count=1000))
+                for i in range(0, len(keys), 500):
+                    client.unlink(*keys[i : i + 500])
+        finally:
+            client.close()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_redis() -> Iterator[None]:
+    """Every test starts and ends with none of this run's keys in any Redis role."""
+    delete_prefixed_keys()
+    yield
+    delete_prefixed_keys()
+
+
+@pytest.fixture
+def daphne_server(transactional_db, tmp_path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start real Daphne processes on free loopback ports, serving this run's database."""
+    started: list[ServerProcess] = []
+
+    def start(port: int | None = None, **env: str) -> ServerProcess:
+        # Pass ``port`` when the caller must know it first (e.g. to allow its WebSocket origin).
+        port = port or free_port()
+        log = tmp_path / f"daphne-{port}.log"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "seendr.asgi:application"],
+            cwd=ROOT,
+            env=server_env(**env),
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        server = ServerProcess(proc, port, log)
+        started.append(server)
+        try:
+            wait_for_port(port)
+        except TimeoutError:
+            server.stop()
+            raise AssertionError(f"daphne did not start:\n{server.output()}") from None
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path) -> Iterator[Callable[..., ServerProcess]]:
+    """Start a real Celery worker process on this run's queue and broker."""
+    started: list[ServerProcess] = []
+
+    def start(**env: str) -> ServerProcess:
+        log = tmp_path / f"celery-{len(started)}.log"
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "seendr",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=server_env(**env),
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        worker = ServerProcess(proc, None, log)
+        started.append(worker)
+        deadline = time.monotonic() + 30
+        while "ready." not in worker.output():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                worker.stop()
+                raise AssertionError(f"celery worker did not start:\n{worker.output()}")
+            time.sleep(0.1)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
