@@ -111,7 +111,8 @@ function langName() {
 }
 
 function renderWaiting(elapsed) {
-  const text = stageText(state.queueStage, { interests: state.prefs.interests, langName: langName() });
+  const { interests, onlyLang } = state.prefs;
+  const text = stageText(state.queueStage, { interests, langName: langName(), onlyLang });
   setStatus(text, "busy");
   setOverlay(text, detailText(elapsed, state.queueWaiting));
 }
@@ -600,6 +601,13 @@ socket.addEventListener("closed", (event) => {
 // ---- DOM events --------------------------------------------------------------------
 
 els.controls.addEventListener("submit", (event) => {
+  event.preventDefault();
+  submitSetup();
+});
+// The browser skips implicit submission while Start (the form's default button) is disabled,
+// as it is during a session; Enter in the text field must still save.
+els.interests.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || event.isComposing) return;
   event.preventDefault();
   submitSetup();
 });

@@ -11,23 +11,21 @@ function list(items, max = 3) {
 
 /**
  * The headline for one stage.
- * prefs: {interests: [str], langName: str ("" for any language)}.
+ * prefs: {interests: [str], langName: str ("" for any language), onlyLang: bool (never widens past it)}.
  */
-export function stageText(stage, { interests, langName }) {
+export function stageText(stage, { interests, langName, onlyLang = false }) {
   const likes = interests.length ? list(interests) : "";
   const speaks = langName ? ` who speaks ${langName}` : "";
-  if (stage === "language") {
-    return likes
-      ? `No one with ${likes} right now. Meeting anyone${speaks}…`
-      : `Looking for someone${speaks}…`;
+  if (stage === "language" || (stage === "anyone" && onlyLang && langName)) {
+    return likes ? `No one with ${likes} right now. Meeting anyone${speaks}…` : `Looking for someone${speaks}…`;
   }
   if (stage === "anyone") {
     if (likes) return `No one with ${likes} right now. Meeting anyone…`;
     if (langName) return `No one who speaks ${langName} right now. Meeting anyone…`;
     return "Looking for someone to talk to…";
   }
-  if (stage === "interest" && likes) return `Looking for someone who likes ${likes}${langName ? ` and speaks ${langName}` : ""}…`;
-  // No stage from the server (or no interests): say what was asked for.
+  if (stage === "interest" && likes && langName) return `Looking for someone who likes ${likes} and speaks ${langName}…`;
+  // The interest stage, or no stage from the server: say what was asked for.
   if (likes) return `Looking for someone who likes ${likes}…`;
   return `Looking for someone${speaks || " to talk to"}…`;
 }
