@@ -280,9 +280,9 @@ def test_desktop_controls_text_only_and_no_accidental_skips(chat_server, people)
 # ---- 5 and 6: honest waiting, filters ---------------------------------------------------------
 
 
-def relay_socket(tab: Tab, sent: list[dict], routes: list) -> None:
-    """Pass the page's chat socket through the test: frames to the server are recorded in ``sent``;
-    ``routes[0].send(...)`` adds a frame from the 'server'."""
+def relay_socket(tab: Tab, sent: list[dict], received: list[dict], routes: list) -> None:
+    """Pass the page's chat socket through the test: frames are recorded in ``sent`` and
+    ``received``; ``routes[0].send(...)`` adds a frame as if from the server."""
 
     def handler(ws) -> None:
         server = ws.connect_to_server()
@@ -291,8 +291,12 @@ def relay_socket(tab: Tab, sent: list[dict], routes: list) -> None:
             sent.append(json.loads(message))
             server.send(message)
 
+        def to_page(message) -> None:
+            received.append(json.loads(message))
+            ws.send(message)
+
         ws.on_message(to_server)
-        server.on_message(lambda message: ws.send(message))
+        server.on_message(to_page)
         routes.append(ws)
 
     tab.page.route_web_socket(re.compile(r"/ws/chat/$"), handler)
@@ -302,8 +306,21 @@ def relay_socket(tab: Tab, sent: list[dict], routes: list) -> None:
 def test_waiting_says_how_long_how_many_and_how_the_search_widens(chat_server, people, viewport):
     tab = people(viewport=viewport)
     sent: list[dict] = []
+    received: list[dict] = []
     routes: list = []
-    relay_socket(tab, sent, routes)
+    relay_socket(tab, sent, received, routes)
+
+    def server_queued_count() -> int:
+        return sum(1 for frame in received if frame.get("type") == "queued")
+
+    def wait_for_server_queued(count: int) -> None:
+        """The server's own answer to a join comes first; frames added later must not race it."""
+        for _ in range(200):
+            if server_queued_count() >= count:
+                return
+            page.wait_for_timeout(50)  # lets Playwright deliver the relayed frames
+        raise AssertionError(f"the server sent {server_queued_count()} queued frames, expected {count}")
+
     enter_as_guest(tab, chat_server.url)
     page = tab.page
     # The filters are offered, each explained.
@@ -330,6 +347,7 @@ def test_waiting_says_how_long_how_many_and_how_the_search_widens(chat_server, p
     }
 
     # The server's widening stages, as the protocol sends them.
+    wait_for_server_queued(1)
     routes[0].send(json.dumps({"type": "queued", "stage": "language", "waiting": 4}))
     expect(tab.hook("status")).to_have_text("No one with jazz right now. Meeting anyone who speaks English…")
     expect(detail).to_contain_text("3 other people waiting")
@@ -344,6 +362,7 @@ def test_waiting_says_how_long_how_many_and_how_the_search_widens(chat_server, p
     tab.hook("interests").press("Enter")  # while searching, Enter searches again with the new wishes
     expect(tab.hook("status")).to_contain_text("Looking for someone who likes jazz")
     assert [f for f in sent if f.get("type") == "join"][-1].get("only_lang") is None
+    wait_for_server_queued(2)
     routes[0].send(json.dumps({"type": "queued", "stage": "anyone", "waiting": 1}))
     expect(tab.hook("status")).to_have_text("No one with jazz right now. Meeting anyone…")
     expect(detail).to_contain_text("0 other people waiting")
@@ -356,11 +375,13 @@ def test_waiting_says_how_long_how_many_and_how_the_search_widens(chat_server, p
 @pytest.fixture
 def english_speaker():
     user = get_user_model().objects.create_user(username="eng", email="eng@example.com", password=PASSWORD)
-    Profile.objects.filter(user=user).update(languages=["en"])
+    profile = Profile.objects.get(user=user)
+    profile.languages = ["en"]
+    profile.save()  # through the model, so the profile cache hears of it
     return user
 
 
-def test_any_language_meets_english_at_once(chat_server, people, english_speaker):
+def test_any_language_meets_english_at_once(chat_server, english_speaker, people):
     eng = people(viewport=DESKTOP)
     anyone = people(viewport=PHONE)
     sign_in(eng, chat_server.url, username="eng", password=PASSWORD)
