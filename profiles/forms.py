@@ -107,7 +107,8 @@ class ProfileForm(forms.Form):
         return code
 
     def clean_languages(self) -> list[str]:
-        codes = list(dict.fromkeys(part.strip().lower() for part in self.cleaned_data["languages"] if part.strip()))
+        picked = (part.strip().lower() for part in self.cleaned_data["languages"])
+        codes = list(dict.fromkeys(code for code in picked if code))
         bad = [c for c in codes if not LANGUAGE_RE.match(c)]
         if bad:
             raise forms.ValidationError(

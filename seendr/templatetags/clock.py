@@ -1,4 +1,4 @@
-"""``{{ unix_seconds|unix_datetime|date:"H:i:s" }}``: show a unix time (as Redis and JSON hold it) as a time."""
+"""``{{ seconds|unix_datetime|time:"H:i:s" }}``: a unix time (as Redis and JSON hold it) shown as a time."""
 
 from __future__ import annotations
 
