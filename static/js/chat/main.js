@@ -29,7 +29,6 @@ import {
   setModerationEnabled,
   setOnline,
   setOverlay,
-  setOverlayDetail,
   setPhase,
   setStatus,
   showPartner,
@@ -544,6 +543,7 @@ function afterModeration(text) {
   } else {
     go(state.phase);
   }
+  clearPartner(); // nothing more to do with them
   toast(text, "ok");
   addChatLine("system", text);
   announce(text);

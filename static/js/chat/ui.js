@@ -112,7 +112,7 @@ export function setOverlay(text, detail = "") {
   }
 }
 
-export function setOverlayDetail(detail) {
+function setOverlayDetail(detail) {
   els.overlayDetail.textContent = detail;
   els.overlayDetail.hidden = !detail;
 }
