@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench faults lint format clean
+.PHONY: run test bench faults screenshots lint format clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ bench: $(STAMP)
 # Fault-injection tests alone (they also run in `make test`): own Redis and PostgreSQL servers.
 faults: $(STAMP)
 	$(PY) scripts/run_tests.py tests/faults $(ARGS)
+
+# The chat page's phone and desktop call screens (docs/img/chat-*.png), taken from a real call.
+screenshots: $(STAMP)
+	scripts/ensure_chromium.sh
+	$(PY) scripts/screenshots.py $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -21,7 +21,7 @@ class SignUpForm(UserCreationForm):
     birth_date = forms.DateField(
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="YYYY-MM-DD. Seendr is for adults (18+) only.",
+        help_text="Seendr is for adults (18+) only. Never shown to anyone.",
     )
 
     class Meta(UserCreationForm.Meta):

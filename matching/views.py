@@ -12,6 +12,7 @@ from matching import frames, selectors
 from moderation.models import NOTE_MAX_LENGTH
 from profiles import interests as interest_tags
 from profiles import selectors as profile_selectors
+from profiles.countries import COUNTRIES
 from seendr import identity as identities
 
 logger = logging.getLogger(__name__)
@@ -89,5 +90,6 @@ def chat(request: HttpRequest) -> HttpResponse:
         "prefilled_interests": ", ".join(interests),
         "prefilled_lang": lang,
         "languages": CHAT_LANGUAGES,
+        "countries": COUNTRIES,
     }
     return render(request, "chat.html", context)

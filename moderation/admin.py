@@ -7,9 +7,10 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -18,41 +19,92 @@ from moderation.models import Ban, ModerationAction, Report, ReportQueue, Report
 from seendr import identity as identities
 
 
-def _line(item) -> tuple[str, str, str]:
+def _clock(value) -> str:
+    """A time of day (UTC) from a unix time or an ISO string; anything else as it is."""
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC).strftime("%H:%M:%S")
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return value
+    return ""
+
+
+def _line(item) -> tuple[str, str, str, str]:
+    """(time, speaker, role, text) of one transcript line."""
     if isinstance(item, dict):
         who = str(item.get("name") or item.get("from") or "?")
-        if item.get("role"):
-            who = f"{who} ({item['role']})"
-        when = item.get("at") or item.get("ts") or item.get("time") or ""
-        if isinstance(when, int | float):
-            when = dt.datetime.fromtimestamp(when, tz=dt.UTC).strftime("%H:%M:%S")
+        role = str(item.get("role") or "")
+        when = _clock(item.get("at") or item.get("ts") or item.get("time") or "")
         text = item.get("text")
         if text is None:
-            text = json.dumps(item, ensure_ascii=False)
-        return str(when), str(who), str(text)
-    return "", "", str(item)
+            text = item.get("error") or json.dumps(item, ensure_ascii=False)
+        return when, who, role, str(text)
+    return "", "", "", str(item)
+
+
+# Labels for the evidence records a moderator reads; other keys are shown under their own name.
+_EVIDENCE_SECTIONS = (
+    ("reported_account", "Reported account"),
+    ("match", "The match"),
+    ("live_match", "The match as it was live"),
+)
+
+
+def _value(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    if value in (None, ""):
+        return "—"
+    return str(value)
+
+
+def _record_html(title: str, record: dict) -> str:
+    rows = format_html_join(
+        "",
+        "<dt>{}</dt><dd>{}</dd>",
+        ((key.replace("_", " "), _value(value)) for key, value in record.items()),
+    )
+    return format_html('<h3 class="evidence-title">{}</h3><dl class="evidence-record">{}</dl>', title, rows)
 
 
 def _evidence_html(report: Report) -> str:
+    """The evidence as a moderator reads it: the chat as lines, each record as labelled fields."""
     evidence = report.evidence or {}
     lines = evidence.get("transcript") or []
     if lines:
         transcript = format_html(
-            '<ol class="evidence-transcript">{}</ol>',
+            '<table class="evidence-transcript"><thead><tr><th scope="col">time (UTC)</th>'
+            '<th scope="col">who</th><th scope="col">said</th></tr></thead><tbody>{}</tbody></table>',
             format_html_join(
                 "",
-                "<li><small>{}</small> <strong>{}</strong>: <span>{}</span></li>",
-                (_line(item) for item in lines),
+                '<tr class="{}"><td>{}</td><td><strong>{}</strong> <small>{}</small></td><td>{}</td></tr>',
+                ((role or "line", when, who, role, text) for when, who, role, text in map(_line, lines)),
             ),
         )
+    elif evidence.get("transcript_pruned_at"):
+        pruned = evidence["transcript_pruned_at"]
+        transcript = format_html("<p>Chat lines were deleted after the decision ({}).</p>", pruned)
     else:
         transcript = format_html("<p>{}</p>", "No chat lines were held for this match.")
-    rest = {k: v for k, v in evidence.items() if k != "transcript"}
-    return format_html(
-        "{}<pre>{}</pre>",
-        transcript,
-        json.dumps(rest, indent=2, ensure_ascii=False, default=str),
+    parts = [transcript]
+    for key, title in _EVIDENCE_SECTIONS:
+        record = evidence.get(key)
+        if isinstance(record, dict) and record:
+            parts.append(_record_html(title, record))
+    shown = {"transcript", "transcript_pruned_at", *(key for key, _ in _EVIDENCE_SECTIONS)}
+    rest = {k: v for k, v in evidence.items() if k not in shown}
+    if rest:
+        parts.append(_record_html("Other", rest))
+    parts.append(
+        format_html(
+            "<details><summary>{}</summary><pre>{}</pre></details>",
+            "Raw evidence (JSON)",
+            json.dumps(evidence, indent=2, ensure_ascii=False, default=str),
+        )
     )
+    return format_html_join("", "{}", ((part,) for part in parts))
 
 
 def _ban_action(days: int | None):
@@ -90,6 +142,28 @@ def warn(modeladmin, request, queryset):
 
 
 REPORT_ACTIONS = [dismiss, warn, *(_ban_action(days) for days in (*services.BAN_DAY_CHOICES, None))]
+
+# The buttons on a report's own page: (value, label), each handled by ReportAdmin.decide_view.
+DECISIONS = (
+    ("dismiss", "Dismiss"),
+    ("warn", "Warn"),
+    *((f"ban_{days}", f"Ban {days} day{'s' if days != 1 else ''}") for days in services.BAN_DAY_CHOICES),
+    ("ban_forever", "Ban forever"),
+)
+
+
+def _decide(report: Report, decision: str, moderator) -> str:
+    """Carry out one decision through the services; returns what to tell the moderator."""
+    if decision == "dismiss":
+        services.dismiss_report(report_id=report.pk, moderator=moderator)
+        return "Report dismissed."
+    if decision == "warn":
+        services.warn_from_report(report_id=report.pk, moderator=moderator)
+        return f"Warning recorded for {report.reported_name or report.reported_identity}."
+    days = None if decision == "ban_forever" else int(decision.removeprefix("ban_"))
+    services.ban_from_report(report_id=report.pk, moderator=moderator, days=days)
+    label = "forever" if days is None else f"for {days} day{'s' if days != 1 else ''}"
+    return f"Banned {report.reported_name or report.reported_identity} {label}."
 
 
 @admin.register(Report)
@@ -139,6 +213,55 @@ class ReportAdmin(admin.ModelAdmin):
     )
     exclude = ("evidence",)
     list_select_related = ("reported_user", "reporter_user")
+    change_form_template = "admin/moderation/report_change_form.html"
+
+    class Media:
+        css = {"all": ["css/admin_moderation.css"]}
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="{}_{}_decide".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        report = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        open_report = report is not None and report.status == ReportStatus.OPEN
+        if open_report and self.has_change_permission(request, report):
+            context["decisions"] = DECISIONS
+            context["decide_url"] = reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_decide", args=[report.pk]
+            )
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def decide_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        # Every report, not just this list's: a report decided meanwhile (a double click, a second
+        # moderator) is answered "already decided", not "not found".
+        report = Report.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        if report is None:
+            raise Http404("No such report.")
+        if not self.has_change_permission(request, report):
+            raise PermissionDenied
+        decision = request.POST.get("decision", "")
+        back = reverse("admin:moderation_report_change", args=[report.pk])
+        if decision not in dict(DECISIONS):
+            self.message_user(request, "Choose one of the decisions.", messages.ERROR)
+            return HttpResponseRedirect(back)
+        if report.status != ReportStatus.OPEN:
+            decided = f"This report was already decided ({report.get_status_display()})."
+            self.message_user(request, decided, messages.WARNING)
+            return HttpResponseRedirect(back)
+        self.message_user(request, _decide(report, decision, request.user), messages.SUCCESS)
+        # Back to the list the moderator came from, where the next open report waits.
+        return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
 
     def has_add_permission(self, request):
         return False
@@ -149,7 +272,7 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.display(description="priority", ordering="priority")
     def priority_badge(self, obj: Report) -> str:
         if obj.priority > 0:
-            return format_html('<strong style="color:#c00">{}</strong>', "URGENT")
+            return format_html('<strong class="urgent">{}</strong>', "URGENT")
         return "normal"
 
     @admin.display(description="evidence")

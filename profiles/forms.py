@@ -8,6 +8,7 @@ from django import forms
 
 from profiles import interests
 from profiles.countries import CODES, COUNTRIES
+from profiles.languages import LANGUAGES
 from profiles.models import (
     BIO_MAX_LENGTH,
     DISPLAY_NAME_MAX_LENGTH,
@@ -24,6 +25,31 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,4})?\Z")
 
 def split_commas(value: str) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+class LanguageCheckboxes(forms.CheckboxSelectMultiple):
+    """Ticks, one per language by its native name; also takes the older ``languages=en, de`` text."""
+
+    def value_from_datadict(self, data, files, name) -> list[str]:
+        values = data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+        if isinstance(values, str):
+            values = [values]
+        return [code for value in values or [] for code in split_commas(str(value))]
+
+    def format_value(self, value) -> list[str]:
+        if isinstance(value, str):
+            value = split_commas(value)
+        return [str(v).lower() for v in value or []]
+
+
+class LanguagesField(forms.Field):
+    """A list of language codes; validated by ``ProfileForm.clean_languages``, not by the choices,
+    so a code saved before the list grew is kept."""
+
+    widget = LanguageCheckboxes
+
+    def to_python(self, value) -> list[str]:
+        return list(value or [])
 
 
 def clean_interests(value: str) -> list[str]:
@@ -50,18 +76,23 @@ class ProfileForm(forms.Form):
     country = forms.CharField(
         max_length=2,
         required=False,
-        widget=forms.Select(choices=[("", "Not shown"), *((c, f"{n} ({c})") for c, n in COUNTRIES)]),
-        help_text="ISO 3166 code such as DE or BR.",
+        widget=forms.Select(choices=[("", "Not shown"), *COUNTRIES]),
+        help_text="Shown on your card; people may look for partners from one country.",
     )
-    languages = forms.CharField(
-        max_length=200, required=False, help_text="Comma separated codes, for example: en, de, pt-br"
-    )
+    languages = LanguagesField(required=False, help_text="The languages you can talk in.")
     interests = forms.CharField(
         max_length=MAX_INTERESTS * (INTEREST_MAX_LENGTH + 2),
         required=False,
         help_text=f"Comma separated, at most {MAX_INTERESTS}, for example: jazz, chess, hiking",
     )
     avatar = forms.ImageField(required=False, help_text="JPEG, PNG, WebP or GIF, at most 5 MB.")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Codes already on the profile stay tickable even when the list does not name them.
+        saved = self.fields["languages"].widget.format_value(self.initial.get("languages"))
+        known = {code for code, _ in LANGUAGES}
+        self.fields["languages"].widget.choices = [*LANGUAGES, *((c, c) for c in saved if c not in known)]
 
     def clean_display_name(self) -> str:
         return " ".join(self.cleaned_data["display_name"].split())
@@ -76,7 +107,8 @@ class ProfileForm(forms.Form):
         return code
 
     def clean_languages(self) -> list[str]:
-        codes = list(dict.fromkeys(part.lower() for part in split_commas(self.cleaned_data["languages"])))
+        picked = (part.strip().lower() for part in self.cleaned_data["languages"])
+        codes = list(dict.fromkeys(code for code in picked if code))
         bad = [c for c in codes if not LANGUAGE_RE.match(c)]
         if bad:
             raise forms.ValidationError(

@@ -9,6 +9,7 @@ from accounts import urls as accounts_urls
 from leaderboard import urls as leaderboard_urls
 from matching import urls as matching_urls
 from matching.views import landing
+from moderation import urls as moderation_urls
 from ops import urls as ops_urls
 from profiles import urls as profiles_urls
 from seendr import middleware_db, views
@@ -24,6 +25,7 @@ urlpatterns = [
     path("", include(profiles_urls)),
     path("", include(matching_urls)),
     path("", include(leaderboard_urls)),
+    path("", include(moderation_urls)),
 ]
 
 if settings.DEBUG:

@@ -201,8 +201,8 @@ def test_admin_queue_escapes_names_notes_and_transcript(admin_client, django_cap
     assert_escaped(detail)
     # The transcript is shown as readable lines, not a JSON blob.
     assert re.search(
-        r"<li><small>\d\d:\d\d:\d\d</small> <strong>&lt;script&gt;[^<]*\(reported\)</strong>: "
-        r"<span>&lt;script&gt;",
+        r'<tr class="reported"><td>\d\d:\d\d:\d\d</td><td><strong>&lt;script&gt;[^<]*</strong> '
+        r"<small>reported</small></td><td>&lt;script&gt;",
         detail,
     )
     search = admin_client.get("/admin/moderation/report/?q=%3Cscript%3E").content.decode()

@@ -119,7 +119,8 @@ def test_refused_camera_still_allows_text_chat(chat_server, browsers):
     other.hook("chat-input").press("Enter")
     expect(shy.hook("chat-log")).to_contain_text("hi back")
 
-    # Esc is Next.
+    # Esc is Next once the message box is left (Esc while typing only means "never mind").
+    shy.page.evaluate("document.activeElement.blur()")
     shy.page.keyboard.press("Escape")
     expect(other.hook("status")).to_contain_text(re.compile("left", re.I), timeout=10_000)
     assert_no_page_errors(shy, other)
@@ -159,6 +160,7 @@ def test_phone_layout_shows_every_hook_in_a_call(chat_server, browsers, tmp_path
     assert len(shot) > 10_000  # a rendered page, not a blank one
 
     phone.hook("block").click()
+    phone.hook("block-confirm").click()  # Block asks first
     expect(phone.hook("status")).to_contain_text(re.compile("blocked", re.I))
     expect(other.hook("status")).to_contain_text(re.compile("left", re.I), timeout=10_000)
     assert_no_page_errors(phone, other)

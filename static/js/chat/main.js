@@ -1,4 +1,4 @@
-// The chat page: wires the socket, the WebRTC peer and the DOM together.
+// The chat page: wires the socket, the WebRTC peer, local media and the DOM together.
 import {
   ChatSocket,
   CLOSE_FORBIDDEN,
@@ -7,113 +7,146 @@ import {
   socketUrl,
 } from "./socket.js";
 import { Peer } from "./peer.js";
+import { acquireMedia, isLive, setTracksEnabled, stopStream } from "./media.js";
+import { backgroundCue, setSoundsOn, soundsOn } from "./signals.js";
+import { detailText, STAGES, stageText, WaitClock } from "./waiting.js";
 import {
   addChatLine,
+  announce,
   attachStream,
+  bumpUnread,
+  chatCollapsed,
   clearChat,
   clearPartner,
   detachStream,
   els,
   markLiked,
+  markPartnerGone,
   parseInterests,
   resetLike,
+  setChatCollapsed,
   setLikeEnabled,
+  setModerationEnabled,
   setOnline,
   setOverlay,
   setPhase,
   setStatus,
   showPartner,
   toast,
+  trackTopbarHeight,
 } from "./ui.js";
 
-const INTERESTS_STORAGE_KEY = "seendr.interests";
+const STORAGE = {
+  interests: "seendr.interests",
+  textOnly: "seendr.textOnly",
+  tipsSeen: "seendr.tipsSeen",
+};
 // Browser tests shorten the ICE timeout through this global; nothing else sets it.
 const ICE_TIMEOUT_MS = Number(window.seendrIceTimeoutMs) || undefined;
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 // Limits and interest rules come from the server (their one owner each), never copied here.
-const LIMITS = config.limits;
-const CHAT_MAX = LIMITS.chat_text;
-els.chatInput.maxLength = LIMITS.chat_text;
-els.reportNote.maxLength = LIMITS.report_note;
+const limits = config.limits;
 
 const state = {
   phase: "idle",
   wantActive: false, // the user pressed Start and has not pressed Stop
   joinPending: false, // join/next sent, neither queued nor matched seen yet
-  interests: [],
-  lang: "", // ISO 639-1 code from the language picker, "" for any
+  prefs: { interests: [], lang: "", onlyLang: false, onlyCountry: "" },
+  joinedWith: "",
   iceServers: [],
+  textOnly: false, // chosen at Start: no camera or microphone is asked for
   localStream: null,
   mediaPending: false, // start() is waiting for the camera permission
+  muted: false,
+  cameraOff: false,
   peer: null,
   match: null, // {id, partnerName, initiator}
-  lastMatchId: null, // a just-ended match can still be liked
+  lastMatchId: null, // the current or just-ended match: like, report and block act on it
+  lastPartnerName: "",
   likedMatchId: null,
+  moderatedMatchId: null, // reported or blocked: nothing more to do with them
+  queueStage: "",
+  queueWaiting: null,
   earlySignals: [],
   everConnected: false,
 };
 
 const socket = new ChatSocket(socketUrl(config.wsPath || "/ws/chat/"));
+const waitClock = new WaitClock(renderWaiting);
+
+function remember(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // private mode: remembering is a nicety
+  }
+}
+
+function recall(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
 
 // ---- phases and status -------------------------------------------------------------
 
 function go(phase) {
   state.phase = phase;
   setPhase(phase);
-  setLikeEnabled(Boolean(state.lastMatchId) && state.likedMatchId !== state.lastMatchId && phase !== "offline");
+  if (phase !== "looking") waitClock.stop();
+  const last = state.lastMatchId;
+  const open = Boolean(last) && phase !== "offline" && state.moderatedMatchId !== last;
+  setLikeEnabled(open && state.likedMatchId !== last);
+  setModerationEnabled(open);
+  updateMediaButtons();
 }
 
-function lookingText() {
-  if (state.interests.length === 0) return "Looking for someone to talk to…";
-  const shown = state.interests.slice(0, 3).join(", ");
-  return `Looking for someone who likes ${shown}…`;
+function langName() {
+  const option = els.lang.selectedOptions[0];
+  return state.prefs.lang && option ? option.textContent.trim() : "";
 }
 
-function showLooking() {
-  setStatus(lookingText(), "busy");
-  setOverlay(state.interests.length ? `Finding someone who likes ${state.interests.join(", ")}…` : "Finding someone…");
+function renderWaiting(elapsed) {
+  const { interests, onlyLang } = state.prefs;
+  const text = stageText(state.queueStage, { interests, langName: langName(), onlyLang });
+  setStatus(text, "busy");
+  setOverlay(text, detailText(elapsed, state.queueWaiting));
+}
+
+function beginWaiting() {
+  state.queueStage = "";
+  state.queueWaiting = null;
+  waitClock.start();
 }
 
 // ---- local media -------------------------------------------------------------------
 
 async function ensureMedia() {
-  if (state.localStream && state.localStream.getTracks().some((t) => t.readyState === "live")) return;
+  if (isLive(state.localStream)) return;
   state.localStream = null;
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    mediaUnavailable("This browser can't use a camera here (it needs HTTPS). Text chat still works.");
-    return;
-  }
-  const attempts = [
-    { video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: true },
-    { video: false, audio: true },
-    { video: true, audio: false },
-  ];
-  let lastError = null;
-  for (const constraints of attempts) {
-    try {
-      state.localStream = await navigator.mediaDevices.getUserMedia(constraints);
-      break;
-    } catch (error) {
-      lastError = error;
-      // A refusal covers every device; asking again for less would just nag.
-      if (error && (error.name === "NotAllowedError" || error.name === "SecurityError")) break;
-    }
-  }
-  if (!state.localStream) {
-    const refused = lastError && (lastError.name === "NotAllowedError" || lastError.name === "SecurityError");
+  const { stream, reason } = await acquireMedia();
+  if (!stream) {
     mediaUnavailable(
-      refused
-        ? "Camera and microphone are blocked, so you're in text-only mode. Allow them in your browser's site settings and press Stop, then Start, to use video."
-        : "No camera or microphone found, so you're in text-only mode.",
+      {
+        unsupported: "This browser can't use a camera here (it needs HTTPS), so you're in text-only mode.",
+        refused:
+          "Camera and microphone are blocked, so you're in text-only mode. Allow them in your browser's site settings and press Stop, then Start, to use video.",
+        missing: "No camera or microphone found, so you're in text-only mode.",
+      }[reason],
     );
     return;
   }
+  state.localStream = stream;
+  state.muted = false;
+  state.cameraOff = false;
   els.root.classList.remove("no-media");
-  els.localOff.hidden = state.localStream.getVideoTracks().length > 0;
-  attachStream(els.localVideo, state.localStream);
-  if (state.localStream.getAudioTracks().length === 0) toast("No microphone: your partner won't hear you.", "warn");
-  if (state.localStream.getVideoTracks().length === 0) toast("No camera: your partner won't see you.", "warn");
+  els.localOff.hidden = stream.getVideoTracks().length > 0;
+  attachStream(els.localVideo, stream);
+  if (stream.getAudioTracks().length === 0) toast("No microphone: your partner won't hear you.", "warn");
+  if (stream.getVideoTracks().length === 0) toast("No camera: your partner won't see you.", "warn");
 }
 
 function mediaUnavailable(message) {
@@ -124,10 +157,36 @@ function mediaUnavailable(message) {
 }
 
 function stopMedia() {
-  if (state.localStream) for (const track of state.localStream.getTracks()) track.stop();
+  stopStream(state.localStream);
   state.localStream = null;
   detachStream(els.localVideo);
+  els.localOff.textContent = "Camera off";
   els.localOff.hidden = false;
+  updateMediaButtons();
+}
+
+function updateMediaButtons() {
+  const stream = state.localStream;
+  els.mute.disabled = !stream || stream.getAudioTracks().length === 0;
+  els.camera.disabled = !stream || stream.getVideoTracks().length === 0;
+  els.mute.setAttribute("aria-pressed", String(state.muted && !els.mute.disabled));
+  els.camera.setAttribute("aria-pressed", String(state.cameraOff && !els.camera.disabled));
+}
+
+function toggleMute() {
+  state.muted = !state.muted;
+  setTracksEnabled(state.localStream, "audio", !state.muted);
+  updateMediaButtons();
+  announce(state.muted ? "Microphone muted." : "Microphone on.");
+}
+
+function toggleCamera() {
+  state.cameraOff = !state.cameraOff;
+  setTracksEnabled(state.localStream, "video", !state.cameraOff);
+  els.localOff.textContent = state.cameraOff ? "Camera off: your partner sees black" : "Camera off";
+  els.localOff.hidden = !state.cameraOff;
+  updateMediaButtons();
+  announce(state.cameraOff ? "Camera off." : "Camera on.");
 }
 
 // ---- the peer ----------------------------------------------------------------------
@@ -148,6 +207,7 @@ function startPeer(frame) {
   state.peer = peer;
   peer.addEventListener("remote-stream", (event) => {
     if (state.peer !== peer) return;
+    els.remoteVideo.volume = Number(els.volume.value) / 100;
     attachStream(els.remoteVideo, event.detail.stream).then((ok) => {
       if (ok || state.peer !== peer) return;
       // Autoplay with sound was refused; play muted and let the user opt in to sound.
@@ -184,6 +244,7 @@ function onPeerState(peerState) {
     const text = `Video couldn't connect: the network between you and ${name} blocks it. Text chat still works, or press Next.`;
     setStatus(text, "error");
     setOverlay("Video couldn't connect. Text chat still works.");
+    announce(text);
   }
 }
 
@@ -196,63 +257,77 @@ function teardownPeer() {
   els.unmute.hidden = true;
 }
 
-// The partner card stays after a match ends so the partner can still be liked; it goes with the
-// next search (forgetPartner).
+// The partner card stays after a match ends: the last partner can still be liked, reported or
+// blocked until the next match forms (the server accepts all three for a just-ended match).
 function endMatch() {
   if (state.match) state.lastMatchId = state.match.id;
   state.match = null;
   teardownPeer();
+  markPartnerGone();
 }
 
 // ---- actions -----------------------------------------------------------------------
 
 // What a join asks for; comparing it tells whether Next must re-join with new preferences.
-function preferencesKey() {
-  return `${state.interests.join(",")}|${state.lang}`;
+function preferencesKey(prefs = state.prefs) {
+  return JSON.stringify(prefs);
 }
 
-function readInterests() {
-  state.interests = parseInterests(els.interests.value, config.interest);
-  state.lang = els.lang.value;
-  try {
-    localStorage.setItem(INTERESTS_STORAGE_KEY, state.interests.join(", "));
-  } catch {
-    // private mode: remembering is a nicety
-  }
-  return state.interests;
+function readPreferences() {
+  const lang = els.lang.value;
+  state.prefs = {
+    interests: parseInterests(els.interests.value, config.interest),
+    lang,
+    onlyLang: Boolean(lang) && els.onlyLang.checked,
+    onlyCountry: els.onlyCountry.value,
+  };
+  remember(STORAGE.interests, state.prefs.interests.join(", "));
+  return state.prefs;
 }
 
-function forgetPartner() {
-  state.lastMatchId = null;
-  clearPartner();
+function joinFrame() {
+  const { interests, lang, onlyLang, onlyCountry } = state.prefs;
+  const frame = { type: "join", interests };
+  if (lang) frame.lang = lang;
+  if (onlyLang) frame.only_lang = true;
+  if (onlyCountry) frame.only_country = onlyCountry;
+  return frame;
 }
 
 function sendJoin() {
   state.joinPending = true;
-  const frame = { type: "join", interests: state.interests };
-  if (state.lang) frame.lang = state.lang;
-  socket.send(frame);
+  socket.send(joinFrame());
   state.joinedWith = preferencesKey();
-  forgetPartner();
+  els.applied.hidden = true;
   go("looking");
-  showLooking();
+  beginWaiting();
 }
 
 async function start() {
   if (state.wantActive) return;
-  readInterests();
+  readPreferences();
   state.wantActive = true;
+  state.textOnly = els.textOnly.checked;
+  remember(STORAGE.textOnly, state.textOnly ? "1" : "");
+  remember(STORAGE.tipsSeen, "1");
   go("starting");
-  setStatus("Starting your camera…", "busy");
-  state.mediaPending = true;
-  try {
-    await ensureMedia();
-  } finally {
-    state.mediaPending = false;
-  }
-  if (!state.wantActive) {
-    stopMedia(); // Stop was pressed while the permission prompt was up
-    return;
+  if (state.textOnly) {
+    // Deliberately text only: the camera and microphone are never asked for.
+    stopMedia();
+    els.localOff.textContent = "Text only";
+  } else {
+    setStatus("Starting your camera…", "busy");
+    state.mediaPending = true;
+    try {
+      await ensureMedia();
+    } finally {
+      state.mediaPending = false;
+    }
+    if (!state.wantActive) {
+      stopMedia(); // Stop was pressed while the permission prompt was up
+      return;
+    }
+    go("starting");
   }
   if (socket.isOpen) {
     sendJoin();
@@ -264,7 +339,7 @@ async function start() {
 
 function next() {
   if (!state.wantActive || !socket.isOpen) return;
-  readInterests();
+  readPreferences();
   const changed = preferencesKey() !== state.joinedWith;
   if (state.phase === "matched") {
     endMatch();
@@ -274,13 +349,30 @@ function next() {
     } else {
       state.joinPending = true;
       socket.send({ type: "next" });
-      forgetPartner();
+      els.applied.hidden = true;
       go("looking");
-      showLooking();
+      beginWaiting();
     }
     addChatLine("system", "You left the chat.");
+    announce("You left the chat. Looking for someone new.");
   } else if (state.phase === "ended" || (state.phase === "looking" && changed)) {
     sendJoin();
+  }
+}
+
+/** Enter in the set-up form: Start when idle; during a session it only saves (never Next). */
+function submitSetup() {
+  if (!state.wantActive) {
+    start();
+    return;
+  }
+  readPreferences();
+  if (preferencesKey() === state.joinedWith) return;
+  if (state.phase === "looking") {
+    sendJoin(); // nobody to skip: search again with the new wishes
+  } else {
+    els.applied.hidden = false;
+    announce("Saved: your next match uses these settings.");
   }
 }
 
@@ -290,7 +382,6 @@ function stop() {
   socket.send({ type: "leave" });
   endMatch();
   stopMedia();
-  forgetPartner();
   go("idle");
   setStatus("Stopped. Press Start when you're ready.", "info");
   setOverlay("Press Start to meet someone.");
@@ -299,8 +390,8 @@ function stop() {
 function sendChat() {
   const text = els.chatInput.value.trim();
   if (!text || state.phase !== "matched") return;
-  if (text.length > CHAT_MAX) {
-    toast(`Messages are at most ${CHAT_MAX} characters.`, "warn");
+  if (text.length > limits.chat_text) {
+    toast(`Messages are at most ${limits.chat_text} characters.`, "warn");
     return;
   }
   if (!socket.send({ type: "chat", text })) {
@@ -310,6 +401,17 @@ function sendChat() {
   addChatLine("me", text);
   els.chatInput.value = "";
   els.chatInput.focus();
+}
+
+function openReport() {
+  els.reportForm.reset();
+  els.reportDialog.returnValue = ""; // else Esc would repeat the last choice
+  els.reportDialog.showModal();
+}
+
+function openBlock() {
+  els.blockDialog.returnValue = "";
+  els.blockDialog.showModal();
 }
 
 // ---- server frames -----------------------------------------------------------------
@@ -324,10 +426,17 @@ const handlers = {
       setStatus("Ready when you are. Type what you're into and press Start.", "info");
     }
   },
-  queued() {
+  queued(frame) {
     state.joinPending = false;
     if (state.phase !== "looking") go("looking");
-    showLooking();
+    if (!waitClock.running) waitClock.start();
+    const stage = STAGES.includes(frame.stage) ? frame.stage : "";
+    const widened = stage && stage !== state.queueStage && state.queueStage !== "";
+    state.queueStage = stage;
+    const waiting = Number(frame.waiting);
+    state.queueWaiting = Number.isFinite(waiting) ? waiting : null;
+    renderWaiting(waitClock.elapsed());
+    if (widened) announce(els.status.textContent);
   },
   matched(frame) {
     state.joinPending = false;
@@ -336,16 +445,17 @@ const handlers = {
     const name = String(partner.name || "Stranger");
     state.match = { id: String(frame.match_id), partnerName: name, initiator: Boolean(frame.initiator) };
     state.lastMatchId = state.match.id;
+    state.lastPartnerName = name;
     resetLike();
     go("matched");
     showPartner(partner, frame.common_interests);
     clearChat();
     const common = (frame.common_interests || []).map(String);
-    addChatLine(
-      "system",
-      common.length ? `You're talking with ${name}. You both like ${common.join(", ")}.` : `You're talking with ${name}.`,
-    );
+    const text = common.length ? `You're talking with ${name}. You both like ${common.join(", ")}.` : `You're talking with ${name}.`;
+    addChatLine("system", text);
     setStatus(`Connected with ${name}`, "ok");
+    announce(text);
+    backgroundCue("matched", `Talking with ${name}`);
     startPeer(frame);
   },
   signal(frame) {
@@ -359,7 +469,12 @@ const handlers = {
     }
   },
   chat(frame) {
-    if (typeof frame.text === "string") addChatLine("them", frame.text);
+    if (typeof frame.text !== "string") return;
+    const name = state.match ? state.match.partnerName : "Stranger";
+    addChatLine("them", frame.text, name);
+    announce(`${name}: ${frame.text}`);
+    if (chatCollapsed()) bumpUnread();
+    backgroundCue("message", `${name} wrote`);
   },
   partner_left(frame) {
     const name = state.match ? state.match.partnerName : "Stranger";
@@ -371,8 +486,9 @@ const handlers = {
     }[frame.reason];
     const text = why || `${name} left.`;
     setStatus(`${text} Press Next to meet someone new.`, "warn");
-    setOverlay(`${text} Press Next (Esc) to meet someone new.`);
+    setOverlay(`${text} Press Next to meet someone new.`);
     addChatLine("system", text);
+    announce(`${text} Press Next to meet someone new.`);
   },
   left() {
     // Our own Stop (or a leave before re-joining with new interests); stop() already updated the page.
@@ -381,10 +497,12 @@ const handlers = {
     state.likedMatchId = state.lastMatchId;
     markLiked();
     toast("Liked! They'll know.", "ok");
+    announce("Liked.");
   },
   you_were_liked() {
     const name = state.match ? state.match.partnerName : "Your last partner";
     toast(`♥ ${name} liked you!`, "ok", 5000);
+    announce(`${name} liked you.`);
   },
   reported() {
     afterModeration("Reported. Thanks: you won't meet them again.");
@@ -404,6 +522,7 @@ const handlers = {
     } else {
       toast(message, "error");
     }
+    announce(message);
     if (state.joinPending && frame.code !== "rate_limited") {
       // The server refused the join (e.g. matching is down): let the user try again.
       state.joinPending = false;
@@ -415,16 +534,19 @@ const handlers = {
 };
 
 function afterModeration(text) {
+  state.moderatedMatchId = state.lastMatchId; // no liking someone just reported or blocked
   if (state.phase === "matched") {
     endMatch();
     go("ended");
     setStatus(`${text} Press Next to meet someone new.`, "info");
-    setOverlay("Press Next (Esc) to meet someone new.");
+    setOverlay("Press Next to meet someone new.");
+  } else {
+    go(state.phase);
   }
-  state.lastMatchId = null; // no liking someone just reported or blocked
-  go(state.phase);
+  clearPartner(); // nothing more to do with them
   toast(text, "ok");
   addChatLine("system", text);
+  announce(text);
 }
 
 socket.addEventListener("message", (event) => {
@@ -443,6 +565,7 @@ socket.addEventListener("reconnecting", (event) => {
   const seconds = Math.max(1, Math.round(delayMs / 1000));
   const what = state.everConnected ? "Connection lost" : "Can't reach Seendr";
   setStatus(`${what}. Reconnecting in ${seconds} s (attempt ${attempt})…`, "warn");
+  if (attempt === 1) announce(`${what}. Reconnecting…`);
 });
 
 socket.addEventListener("closed", (event) => {
@@ -472,17 +595,35 @@ socket.addEventListener("closed", (event) => {
     setStatus("Seendr is open in another tab, so this one stopped. Reload to chat here instead.", "error");
     setOverlay("Opened in another tab.");
   }
+  announce(els.status.textContent);
 });
 
 // ---- DOM events --------------------------------------------------------------------
 
 els.controls.addEventListener("submit", (event) => {
   event.preventDefault();
-  if (state.wantActive) next();
-  else start();
+  submitSetup();
+});
+// The browser skips implicit submission while Start (the form's default button) is disabled,
+// as it is during a session; Enter in the text field must still save.
+els.interests.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || event.isComposing) return;
+  event.preventDefault();
+  submitSetup();
 });
 els.next.addEventListener("click", next);
 els.stop.addEventListener("click", stop);
+els.mute.addEventListener("click", toggleMute);
+els.camera.addEventListener("click", toggleCamera);
+els.volume.addEventListener("input", () => {
+  els.remoteVideo.volume = Number(els.volume.value) / 100;
+});
+els.chatToggle.addEventListener("click", () => setChatCollapsed(!chatCollapsed()));
+els.lang.addEventListener("change", () => {
+  if (!els.lang.value) els.onlyLang.checked = false;
+  setPhase(state.phase);
+});
+els.sounds.addEventListener("change", () => setSoundsOn(els.sounds.checked));
 els.chatForm.addEventListener("submit", (event) => {
   event.preventDefault();
   sendChat();
@@ -490,26 +631,32 @@ els.chatForm.addEventListener("submit", (event) => {
 els.like.addEventListener("click", () => {
   if (socket.send({ type: "like" })) els.like.disabled = true;
 });
-els.block.addEventListener("click", () => socket.send({ type: "block" }));
-els.report.addEventListener("click", () => {
-  els.reportForm.reset();
-  els.reportDialog.returnValue = ""; // else Esc would repeat the last choice
-  els.reportDialog.showModal();
-});
+els.report.addEventListener("click", openReport);
+els.block.addEventListener("click", openBlock);
 els.reportDialog.addEventListener("close", () => {
   if (els.reportDialog.returnValue !== "report") return;
   const frame = { type: "report", reason: els.reportReason.value };
   const note = els.reportNote.value.trim();
-  if (note) frame.note = note.slice(0, LIMITS.report_note);
+  if (note) frame.note = note.slice(0, limits.report_note);
   socket.send(frame);
+});
+els.blockDialog.addEventListener("close", () => {
+  if (els.blockDialog.returnValue === "block") socket.send({ type: "block" });
 });
 els.unmute.addEventListener("click", () => {
   els.remoteVideo.muted = false;
   els.unmute.hidden = true;
   els.remoteVideo.play().catch(() => {});
 });
+
+function typingIn(target) {
+  return target instanceof HTMLElement && (target.isContentEditable || target.matches("input, textarea, select"));
+}
+
+// Esc is Next, except while typing (Esc there means "never mind") or inside a dialog.
 document.addEventListener("keydown", (event) => {
-  if (event.key !== "Escape" || els.reportDialog.open) return;
+  if (event.key !== "Escape" || event.defaultPrevented) return;
+  if (els.reportDialog.open || els.blockDialog.open || typingIn(event.target)) return;
   if (!els.next.disabled) {
     event.preventDefault();
     next();
@@ -522,13 +669,13 @@ window.addEventListener("pageshow", (event) => {
 
 // ---- boot --------------------------------------------------------------------------
 
-if (!els.interests.value) {
-  try {
-    els.interests.value = localStorage.getItem(INTERESTS_STORAGE_KEY) || "";
-  } catch {
-    // ignore
-  }
-}
+if (!els.interests.value) els.interests.value = recall(STORAGE.interests) || "";
+els.textOnly.checked = recall(STORAGE.textOnly) === "1";
+els.sounds.checked = soundsOn();
+els.safety.hidden = recall(STORAGE.tipsSeen) === "1";
+els.chatInput.maxLength = limits.chat_text;
+els.reportNote.maxLength = limits.report_note;
+trackTopbarHeight();
 go("idle");
 els.localOff.hidden = false;
 setStatus("Connecting to Seendr…", "busy");

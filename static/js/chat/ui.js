@@ -4,44 +4,70 @@ const $ = (id) => document.getElementById(id);
 
 export const els = {
   root: $("chat"),
+  topbar: $("topbar"),
   localVideo: $("local-video"),
   localOff: $("local-off"),
   remoteVideo: $("remote-video"),
   overlay: $("remote-overlay"),
   overlayText: $("overlay-text"),
+  overlayDetail: $("overlay-detail"),
   unmute: $("unmute"),
   status: $("status"),
   online: $("online-count"),
   controls: $("controls"),
   interests: $("interests"),
   lang: $("lang"),
+  onlyLang: $("only-lang"),
+  onlyCountry: $("only-country"),
+  textOnly: $("text-only"),
+  sounds: $("sounds"),
+  applied: $("applied"),
+  safety: $("safety"),
   start: $("start"),
   next: $("next"),
   stop: $("stop"),
+  mute: $("mute"),
+  camera: $("camera"),
+  volume: $("volume"),
+  chatToggle: $("chat-toggle"),
+  unread: $("unread"),
+  unreadCount: $("unread-count"),
   partner: $("partner"),
   partnerEmpty: $("partner-empty"),
   partnerInfo: $("partner-info"),
   partnerInitial: $("partner-initial"),
   partnerName: $("partner-name"),
+  partnerLink: $("partner-link"),
+  partnerVerified: $("partner-verified"),
   partnerGuest: $("partner-guest"),
   partnerCountry: $("partner-country"),
   partnerLikes: $("partner-likes"),
+  lastPartner: $("last-partner"),
   commonLabel: $("common-label"),
   common: $("common-interests"),
   partnerInterests: $("partner-interests"),
   like: $("like"),
   report: $("report"),
   block: $("block"),
+  textchat: $("textchat"),
   chatLog: $("chat-log"),
   chatForm: $("chat-form"),
   chatInput: $("chat-input"),
   chatSend: $("chat-send"),
   reportDialog: $("report-dialog"),
   reportForm: $("report-form"),
+  reportName: $("report-name"),
   reportReason: $("report-reason"),
   reportNote: $("report-note"),
+  blockDialog: $("block-dialog"),
+  blockName: $("block-name"),
   toasts: $("toasts"),
+  announcer: $("announcer"),
 };
+
+const CHAT_LOG_MAX = 300;
+// Toasts sit over the video; more than this many at once would grow down onto the controls.
+const TOASTS_MAX = 2;
 
 // The server's interest normaliser (profiles/interests.py), applied with the rules it serves:
 // lower-case; letters, digits and the served symbols kept, anything else a space; whitespace
@@ -67,13 +93,28 @@ export function setStatus(text, tone = "info") {
   els.status.dataset.tone = tone;
 }
 
-export function setOverlay(text) {
+/** Says one thing to screen readers (the visible status and toasts are not live regions). */
+export function announce(text) {
+  // Clearing first makes a repeated sentence count as a new announcement.
+  els.announcer.textContent = "";
+  window.setTimeout(() => {
+    els.announcer.textContent = text;
+  }, 50);
+}
+
+export function setOverlay(text, detail = "") {
   if (text) {
     els.overlayText.textContent = text;
+    setOverlayDetail(detail);
     els.overlay.hidden = false;
   } else {
     els.overlay.hidden = true;
   }
+}
+
+function setOverlayDetail(detail) {
+  els.overlayDetail.textContent = detail;
+  els.overlayDetail.hidden = !detail;
 }
 
 export function setOnline(count) {
@@ -88,15 +129,21 @@ export function setPhase(phase) {
   els.root.dataset.state = phase;
   const active = ["starting", "looking", "matched", "ended", "reconnecting"].includes(phase);
   els.start.disabled = active || phase === "offline";
-  els.interests.disabled = phase === "offline";
-  els.lang.disabled = phase === "offline";
+  for (const field of [els.interests, els.lang, els.onlyCountry]) field.disabled = phase === "offline";
+  els.onlyLang.disabled = phase === "offline" || !els.lang.value; // the filter needs a language
+  // Text-only decides whether the camera is asked for at Start; it can't change mid-session.
+  els.textOnly.disabled = active || phase === "offline";
   els.next.disabled = !(phase === "looking" || phase === "matched" || phase === "ended");
   els.stop.disabled = !active;
   const matched = phase === "matched";
   els.chatInput.disabled = !matched;
   els.chatSend.disabled = !matched;
-  els.report.disabled = !matched;
-  els.block.disabled = !matched;
+  if (!matched) hideUnread();
+}
+
+export function setModerationEnabled(enabled) {
+  els.report.disabled = !enabled;
+  els.block.disabled = !enabled;
 }
 
 export function setLikeEnabled(enabled) {
@@ -127,7 +174,18 @@ export function showPartner(partner, commonInterests) {
   const common = (commonInterests || []).map(String);
   const commonSet = new Set(common.map((t) => t.toLowerCase()));
   els.partnerInitial.textContent = name.charAt(0).toUpperCase() || "?";
-  els.partnerName.textContent = name;
+  // Accounts with a user name get a link to their public page; guests have none.
+  const username = !p.guest && typeof p.username === "string" ? p.username : "";
+  els.partnerLink.hidden = !username;
+  els.partnerName.hidden = Boolean(username);
+  if (username) {
+    els.partnerLink.href = `/u/${encodeURIComponent(username)}/`;
+    els.partnerLink.textContent = name;
+  } else {
+    els.partnerLink.removeAttribute("href");
+    els.partnerName.textContent = name;
+  }
+  els.partnerVerified.hidden = p.verified !== true;
   els.partnerGuest.hidden = !p.guest;
   els.partnerCountry.textContent = p.country ? countryLabel(String(p.country)) : "";
   const likes = Number(p.likes);
@@ -138,15 +196,26 @@ export function showPartner(partner, commonInterests) {
   els.partnerInterests.replaceChildren(...others.map((t) => tag(t, false)));
   els.partnerEmpty.hidden = true;
   els.partnerInfo.hidden = false;
+  els.lastPartner.hidden = true;
   els.partner.classList.add("present");
+  els.reportName.textContent = name;
+  els.blockName.textContent = name;
+}
+
+/** The call ended: the card stays (to like, report or block them) until the next match. */
+export function markPartnerGone() {
+  if (!els.partnerInfo.hidden) els.lastPartner.hidden = false;
 }
 
 export function clearPartner() {
   els.partnerInfo.hidden = true;
   els.partnerEmpty.hidden = false;
+  els.lastPartner.hidden = true;
   els.partner.classList.remove("present");
   els.common.replaceChildren();
   els.partnerInterests.replaceChildren();
+  els.reportName.textContent = "this person";
+  els.blockName.textContent = "this person";
 }
 
 let regionNames = null;
@@ -160,7 +229,8 @@ function countryLabel(code) {
   }
 }
 
-export function addChatLine(who, text) {
+/** who: "me", "them" or "system"; name: the speaker's display name for "them". */
+export function addChatLine(who, text, name = "") {
   const li = document.createElement("li");
   li.className = `msg ${who}`;
   if (who === "system") {
@@ -168,7 +238,7 @@ export function addChatLine(who, text) {
   } else {
     const label = document.createElement("span");
     label.className = "who";
-    label.textContent = who === "me" ? "You" : "Stranger";
+    label.textContent = who === "me" ? "You" : name || "Stranger";
     const body = document.createElement("span");
     body.className = "text";
     body.textContent = text;
@@ -176,20 +246,46 @@ export function addChatLine(who, text) {
   }
   els.chatLog.append(li);
   // Keep the log bounded on long sessions.
-  while (els.chatLog.childElementCount > 300) els.chatLog.firstElementChild.remove();
+  while (els.chatLog.childElementCount > CHAT_LOG_MAX) els.chatLog.firstElementChild.remove();
   els.chatLog.scrollTop = els.chatLog.scrollHeight;
 }
 
 export function clearChat() {
   els.chatLog.replaceChildren();
+  hideUnread();
 }
+
+// ---- the collapsible chat (phones) and its unread badge --------------------------------
+
+export function chatCollapsed() {
+  return els.textchat.classList.contains("collapsed");
+}
+
+export function setChatCollapsed(collapsed) {
+  els.textchat.classList.toggle("collapsed", collapsed);
+  els.chatToggle.setAttribute("aria-expanded", String(!collapsed));
+  if (!collapsed) hideUnread();
+}
+
+export function bumpUnread() {
+  const count = (Number(els.unreadCount.textContent) || 0) + 1;
+  els.unreadCount.textContent = String(count);
+  els.unread.hidden = false;
+}
+
+function hideUnread() {
+  els.unreadCount.textContent = "0";
+  els.unread.hidden = true;
+}
+
+// ---- toasts ------------------------------------------------------------------------
 
 export function toast(text, tone = "info", ms = 4000) {
   const div = document.createElement("div");
   div.className = `toast ${tone}`;
-  div.setAttribute("role", tone === "error" ? "alert" : "status");
   div.textContent = text;
   els.toasts.append(div);
+  while (els.toasts.childElementCount > TOASTS_MAX) els.toasts.firstElementChild.remove();
   setTimeout(() => div.classList.add("leaving"), ms);
   setTimeout(() => div.remove(), ms + 400);
 }
@@ -209,4 +305,12 @@ export function attachStream(video, stream) {
 export function detachStream(video) {
   video.pause();
   video.srcObject = null;
+}
+
+/** Phones size the call to the screen under the top bar, whose height depends on its links. */
+export function trackTopbarHeight() {
+  if (!els.topbar) return;
+  const apply = () => document.documentElement.style.setProperty("--topbar-h", `${els.topbar.offsetHeight}px`);
+  apply();
+  if (typeof ResizeObserver === "function") new ResizeObserver(apply).observe(els.topbar);
 }
