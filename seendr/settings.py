@@ -44,17 +44,44 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"
+# Keys that are public (ours, .env.example's, Django's startproject marker) or too weak to sign
+# sessions: production refuses them rather than run with a key anyone can look up.
+MIN_SECRET_KEY_LENGTH = 50
+MIN_SECRET_KEY_UNIQUE_CHARS = 5  # Django's own check.W009 thresholds
+PLACEHOLDER_SECRET_KEY_MARKERS = ("change-me", "changeme", "django-insecure", "dev-only-insecure")
+
+
+def weak_secret_key(key: str) -> str | None:
+    """Why ``key`` must not sign anything in production, or None when it is fit."""
+    lowered = key.lower()
+    if any(marker in lowered for marker in PLACEHOLDER_SECRET_KEY_MARKERS):
+        return "it is a published placeholder"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"it is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    if len(set(key)) < MIN_SECRET_KEY_UNIQUE_CHARS:
+        return f"it has fewer than {MIN_SECRET_KEY_UNIQUE_CHARS} distinct characters"
+    return None
+
+
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+elif not DEBUG and (why := weak_secret_key(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is refused when DEBUG is off: {why}. Generate one with "
+        "python -c 'import secrets; print(secrets.token_urlsafe(64))'."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+# The port `make run` serves on; the development origins below follow it.
+PORT = env_int("PORT", 8000)
 # Origins allowed to open the chat WebSocket (scheme://host[:port]).
 WEBSOCKET_ALLOWED_ORIGINS = env_list(
     "WEBSOCKET_ALLOWED_ORIGINS",
-    "http://127.0.0.1:8000,http://localhost:8000" if DEBUG else "",
+    f"http://127.0.0.1:{PORT},http://localhost:{PORT}" if DEBUG else "",
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
