@@ -43,15 +43,20 @@ CLOSE_UNAVAILABLE = 1011  # the standard "server error" code: the client may ret
 
 IDLE, WAITING, MATCHED = "idle", "waiting", "matched"
 
-# Scopes of settings.RATE_LIMITS applied per identity to client frames.
+# Scopes of settings.RATE_LIMITS applied per identity to client frames: every type has one
+# (a new type without its own falls under ws_other, never under none).
 FRAME_LIMITS = {
     "join": "ws_join",
     "next": "ws_join",
+    "leave": "ws_leave",
     "chat": "ws_chat",
     "signal": "ws_signal",
+    "ping": "ws_ping",
     "like": "like",
     "report": "report",
+    "block": "ws_block",
 }
+OTHER_FRAMES_LIMIT = "ws_other"
 
 
 @dataclass
@@ -232,12 +237,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         try:
             frame = frames.parse(text_data, bytes_data)
-            scope = FRAME_LIMITS.get(frame.type)
-            if scope is not None:
-                decision = await ratelimit.acheck(scope=scope, subject=self.identity.id)
-                if not decision.allowed:
-                    await self.send_frame(ratelimit.error_frame(decision))
-                    return
+            scope = FRAME_LIMITS.get(frame.type, OTHER_FRAMES_LIMIT)
+            decision = await ratelimit.acheck(scope=scope, subject=self.identity.id)
+            if not decision.allowed:
+                await self.send_frame(ratelimit.error_frame(decision))
+                return
             await getattr(self, f"on_{frame.type}")(frame.fields)
         except FrameError as exc:
             await self.send_frame(exc.frame())

@@ -353,8 +353,12 @@ RATE_LIMITS = {
     "password_reset_ip": "10/1h",  # reset requests per client IP
     "password_reset_email": "3/1h",  # reset mails per address
     "ws_join": "30/1m",  # join/next per identity
+    "ws_leave": "30/1m",  # leave per identity
     "ws_chat": "5/1s",  # chat lines per identity
     "ws_signal": "50/1s",  # signal (offer/answer/ICE) frames per identity
+    "ws_ping": "6/1m",  # pings per identity (the page sends one every 15 s)
+    "ws_block": "20/1m",  # blocks per identity (each may write Postgres)
+    "ws_other": "10/1m",  # any frame type without a limit of its own
     "report": "10/1h",  # reports per identity
     "like": "60/1m",  # likes per identity
 }
