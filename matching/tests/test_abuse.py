@@ -57,7 +57,7 @@ async def test_every_frame_type_is_rate_limited(frame_type, settings):
     ],
 )
 async def test_a_lone_surrogate_is_a_bad_field_and_logs_no_traceback(raw, caplog):
-    a, a_comm, _, b, b_comm, _ = await matched_pair()
+    _, a_comm, _, _, b_comm, _ = await matched_pair()
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         for _ in range(3):
