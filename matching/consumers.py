@@ -30,7 +30,7 @@ from django.conf import settings
 from matching import actions, frames, heartbeats, ice, pool, presence, services
 from matching.frames import FrameError, error_frame
 from matching.models import EndReason
-from seendr import keys, ratelimit
+from seendr import keys, networks, ratelimit
 from seendr.errors import ServiceError
 from seendr.identity import Identity
 
@@ -116,6 +116,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.last_match: LiveMatch | None = None
         self.prefs: pool.Preferences | None = None
         self.country = ""
+        self.network = ""
         self.closed = False
         self.replaced = False
         self._lock = asyncio.Lock()
@@ -139,12 +140,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._close(CLOSE_NO_SESSION, "no user or guest session")
             return
         now = time.time()
-        until = await services.ban_until(identity_id=identity.id, now=now)
+        client_ip = networks.scope_client_ip(self.scope)
+        self.network = networks.hash_ip(client_ip) if client_ip else ""
+        until = await services.ban_until(identity_id=identity.id, now=now, network=self.network)
         if until is not None:
             await self._send_banned(until, "banned")
             await self._close(CLOSE_FORBIDDEN, "banned")
             return
         self.identity = identity
+        if self.network:
+            # A ban of this identity then reaches the network it uses (moderation reads it).
+            await networks.arecord(identity_id=identity.id, ip_hash=self.network)
 
         await self.channel_layer.group_add(keys.identity_group(identity.id), self.channel_name)
         await services.claim_socket(identity_id=identity.id, channel_name=self.channel_name)
@@ -357,6 +363,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Join (or re-join) the pool with ``self.prefs``. Holds the lock."""
         assert self.identity is not None and self.prefs is not None
         now = time.time()
+        # A ban of this identity, or a network ban that began after the socket opened.
+        until = await services.ban_until(identity_id=self.identity.id, now=now, network=self.network)
+        if until is not None:
+            await self._banned(until, "banned")
+            return
         try:
             pairing = await pool.join(
                 identity_id=self.identity.id, prefs=self.prefs, channel_name=self.channel_name, now=now

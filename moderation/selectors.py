@@ -80,23 +80,56 @@ def active_ban_expiries(*, now: dt.datetime | None = None) -> dict[str, float]:
     return wanted
 
 
+def active_network_expiries(*, now: dt.datetime | None = None) -> dict[str, float]:
+    """network hash -> expiry score of every active ban carrying one (``keys.banned_networks()``)."""
+    wanted: dict[str, float] = {}
+    rows = Ban.objects.filter(_active(now)).exclude(ip_hash="").values_list("ip_hash", "until")
+    for ip_hash, until in rows.iterator():
+        score = FOREVER_SCORE if until is None else until.timestamp()
+        wanted[ip_hash] = max(score, wanted.get(ip_hash, 0.0))
+    return wanted
+
+
+def network_ban_expiry_from_db(
+    *, ip_hash: str, joined: dt.datetime | None = None, now: dt.datetime | None = None
+) -> float | None:
+    """Unix time the last active ban carrying this network ends, None if none. With ``joined``
+    (an account's sign-up time) only bans that began before the account existed count: a ban
+    covers new accounts from its network, not the neighbours who were there before it."""
+    if not ip_hash:
+        return None
+    bans = Ban.objects.filter(_active(now), ip_hash=ip_hash)
+    if joined is not None:
+        bans = bans.filter(created__lte=joined)
+    row = bans.order_by(LAST_ENDING_FIRST).first()
+    if row is None:
+        return None
+    return FOREVER_SCORE if row.until is None else row.until.timestamp()
+
+
 def is_banned(*, identity_id: str, now: float | None = None) -> bool:
-    """The fast check (one ZSCORE); Postgres answers when Redis cannot."""
+    """The fast check (one round trip); Postgres answers when Redis cannot, or when the mirror
+    is incomplete (the state Redis came back empty): never "not banned" by default."""
     now = time.time() if now is None else now
     try:
-        score = state().zscore(keys.banned(), identity_id)
+        pipe = state().pipeline(transaction=False)
+        pipe.exists(keys.ban_mirror_ready())
+        pipe.zscore(keys.banned(), identity_id)
+        ready, score = pipe.execute()
     except redis.RedisError as exc:
         log.warning("ban check of %s: redis unavailable, asking postgres: %s", identity_id, exc)
-        expiry = ban_expiry_from_db(identity_id=identity_id)
-        return expiry is not None and expiry > now
+        ready, score = True, ban_expiry_from_db(identity_id=identity_id)
+    if not ready:
+        from moderation.services import restore_ban_mirror
+
+        restore_ban_mirror()
+        score = ban_expiry_from_db(identity_id=identity_id)
     return score is not None and float(score) > now
 
 
 def is_ip_banned(ip_hash: str) -> bool:
-    """True when an active ban carries this keyed IP hash (guests from a banned address)."""
-    if not ip_hash:
-        return False
-    return Ban.objects.filter(_active(), ip_hash=ip_hash).exists()
+    """True when an active ban carries this network hash (new guests and accounts from it)."""
+    return network_ban_expiry_from_db(ip_hash=ip_hash) is not None
 
 
 def upheld_report_counts(*, user_ids: Iterable[int]) -> dict[int, int]:

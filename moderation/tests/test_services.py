@@ -215,7 +215,7 @@ def test_lifting_one_of_two_bans_keeps_the_other(django_capture_on_commit_callba
 
 
 def test_a_guest_ban_reaches_its_ip_hash(django_capture_on_commit_callbacks):
-    from seendr.identity import hash_ip
+    from seendr.networks import hash_ip
 
     troll = guest_identity(ip="198.51.100.23")
     with django_capture_on_commit_callbacks(execute=True):

@@ -147,9 +147,9 @@ def test_a_multipart_post_with_a_key_is_answered_and_replayed(django_capture_on_
     from django.conf import settings
     from django.test import Client
 
-    from seendr.identity import for_user
     from moderation.models import Report
     from moderation.tests.helpers import live_match, make_user
+    from seendr.identity import for_user
 
     alice_user = make_user("alice")
     match_id = live_match(for_user(alice_user), for_user(make_user("bob")))
