@@ -423,28 +423,32 @@ def prune_evidence(*, now: dt.datetime | None = None) -> int:
 
 
 def check_auto_suspend(*, identity_id: str, now: dt.datetime | None = None) -> Ban | None:
-    """Suspend ``identity_id`` pending review when AUTO_SUSPEND_REPORTERS distinct people reported
-    it within 24 hours and no ban holds already. Safe to run concurrently (advisory lock)."""
+    """Suspend ``identity_id`` for AUTO_SUSPEND_HOURS pending review when the reporters of the
+    last 24 hours weigh AUTO_SUSPEND_REPORTERS (one voice per network, weighed by account age
+    and karma: ``selectors.reporter_weight_since``) and no ban holds already. The reports stay
+    open: a moderator confirms with a real ban or lifts it. Safe to run concurrently."""
     now = now or timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"auto_suspend:{identity_id}"])
-        reporters = selectors.distinct_reporters_since(
-            identity_id=identity_id, since=now - AUTO_SUSPEND_WINDOW
+        weight = selectors.reporter_weight_since(
+            identity_id=identity_id,
+            since=now - AUTO_SUSPEND_WINDOW,
+            established_before=now - dt.timedelta(days=settings.AUTO_SUSPEND_ESTABLISHED_DAYS),
         )
-        if reporters < settings.AUTO_SUSPEND_REPORTERS:
+        if weight < settings.AUTO_SUSPEND_REPORTERS:
             return None
         if selectors.active_bans(identity_id=identity_id, now=now).exists():
             return None
         latest = selectors.reports_about(identity_id=identity_id).first()
         return ban(
             identity_id=identity_id,
-            until=None,
+            until=now + dt.timedelta(hours=settings.AUTO_SUSPEND_HOURS),
             reason=AUTO_SUSPEND_REASON,
             moderator=None,
             ip_hash=(latest.reported_ip_hash or None) if latest else None,
             kind=ActionKind.AUTO_SUSPEND,
-            note=f"{reporters} distinct reporters within 24 h",
+            note=f"reporters weighing {weight:g} within 24 h",
         )
 
 

@@ -366,8 +366,13 @@ for _name in list(RATE_LIMITS):
     RATE_LIMITS[_name] = env(f"RATE_LIMIT_{_name.upper()}", RATE_LIMITS[_name]) or None
 # How many reverse proxies of ours append to X-Forwarded-For (0: trust only REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
-# Distinct reporters within 24 h that suspend an identity pending review.
-AUTO_SUSPEND_REPORTERS = env_int("AUTO_SUSPEND_REPORTERS", 3)
+# Reporters within 24 h whose weight suspends an identity pending review: one voice per network,
+# an established account weighs 1, a guest or an account younger than AUTO_SUSPEND_ESTABLISHED_DAYS
+# 0.5, an account with negative karma 0 (moderation.selectors.reporter_weight_since).
+AUTO_SUSPEND_REPORTERS = env_float("AUTO_SUSPEND_REPORTERS", 3)
+AUTO_SUSPEND_ESTABLISHED_DAYS = env_int("AUTO_SUSPEND_ESTABLISHED_DAYS", 7)
+# An automatic suspension ends by itself after this long unless a moderator confirms it.
+AUTO_SUSPEND_HOURS = env_int("AUTO_SUSPEND_HOURS", 24)
 
 # --- Operations -------------------------------------------------------------------------
 

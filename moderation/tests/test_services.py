@@ -17,7 +17,14 @@ from leaderboard.selectors import board_key
 from matching import actions, pool
 from moderation import selectors, services
 from moderation.models import ActionKind, Ban, ModerationAction, Priority, Report, ReportStatus
-from moderation.tests.helpers import GroupListener, guest_identity, live_match, say, user_identity
+from moderation.tests.helpers import (
+    GroupListener,
+    established_identity,
+    guest_identity,
+    live_match,
+    say,
+    user_identity,
+)
 from seendr import keys
 from seendr.errors import ServiceError
 from seendr.redis_state import state
@@ -289,7 +296,7 @@ def test_moderator_decisions_are_recorded(django_capture_on_commit_callbacks, ad
 @override_settings(AUTO_SUSPEND_REPORTERS=3)
 def test_auto_suspension_needs_three_distinct_reporters_within_a_day(django_capture_on_commit_callbacks):
     target = user_identity("target")
-    reporters = [user_identity(f"r{i}") for i in range(3)]
+    reporters = [established_identity(f"r{i}") for i in range(3)]
     with django_capture_on_commit_callbacks(execute=True):
         services.report(match_id="m0", reporter=reporters[0], reported_id=target.id, reason="spam", note="")
         services.report(match_id="m1", reporter=reporters[0], reported_id=target.id, reason="spam", note="")
@@ -306,11 +313,8 @@ def test_auto_suspension_needs_three_distinct_reporters_within_a_day(django_capt
     with django_capture_on_commit_callbacks(execute=True):
         suspension = services.check_auto_suspend(identity_id=target.id)
     assert suspension is not None
-    assert (suspension.reason, suspension.until, suspension.created_by) == (
-        services.AUTO_SUSPEND_REASON,
-        None,
-        None,
-    )
+    assert (suspension.reason, suspension.created_by) == (services.AUTO_SUSPEND_REASON, None)
+    assert suspension.until is not None  # temporary, pending review
     assert ModerationAction.objects.get(ban=suspension).kind == ActionKind.AUTO_SUSPEND
     assert selectors.is_banned(identity_id=target.id)
     # Idempotent: a further check adds nothing; the reports stay open for review.
@@ -325,7 +329,11 @@ def test_concurrent_checks_suspend_once():
     target = user_identity("target")
     for i in range(2):
         services.report(
-            match_id=f"m{i}", reporter=user_identity(f"r{i}"), reported_id=target.id, reason="spam", note=""
+            match_id=f"m{i}",
+            reporter=established_identity(f"r{i}"),
+            reported_id=target.id,
+            reason="spam",
+            note="",
         )
     assert not Ban.objects.exists()  # no worker runs here: the checks below race each other
     barrier = threading.Barrier(6)
@@ -370,20 +378,26 @@ def test_a_brigade_of_guests_from_one_address_counts_once(django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         for i, guest in enumerate(brigade):
             services.report(match_id=f"b{i}", reporter=guest, reported_id=target.id, reason="spam", note="")
-    assert (
-        selectors.distinct_reporters_since(
-            identity_id=target.id, since=timezone.now() - dt.timedelta(hours=1)
-        )
-        == 1
+    now = timezone.now()
+    weight = selectors.reporter_weight_since(
+        identity_id=target.id,
+        since=now - dt.timedelta(hours=1),
+        established_before=now - dt.timedelta(days=7),
     )
+    assert weight == selectors.NEW_REPORTER_WEIGHT  # one voice
     assert services.check_auto_suspend(identity_id=target.id) is None
-    # Two more real people make three.
+    # Two established accounts and one more guest network make 3.
     with django_capture_on_commit_callbacks(execute=True):
+        for name in ("r1", "r2"):
+            services.report(
+                match_id=name,
+                reporter=established_identity(name),
+                reported_id=target.id,
+                reason="spam",
+                note="",
+            )
         services.report(
-            match_id="r1", reporter=user_identity("r1"), reported_id=target.id, reason="spam", note=""
-        )
-        services.report(
-            match_id="r2",
+            match_id="r3",
             reporter=guest_identity(ip="192.0.2.67"),
             reported_id=target.id,
             reason="spam",

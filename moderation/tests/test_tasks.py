@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from moderation import selectors, services
 from moderation.models import Ban
-from moderation.tests.helpers import user_identity
+from moderation.tests.helpers import established_identity, user_identity
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -27,7 +27,7 @@ def wait_for(predicate, timeout: float = 30.0) -> bool:
 def test_a_worker_suspends_after_the_third_distinct_reporter(celery_worker_process):
     worker = celery_worker_process(AUTO_SUSPEND_REPORTERS="3")
     target = user_identity("target")
-    reporters = [user_identity(f"r{i}") for i in range(3)]
+    reporters = [established_identity(f"r{i}") for i in range(3)]
 
     for i, reporter in enumerate(reporters[:2]):
         assert services.report(
@@ -42,6 +42,6 @@ def test_a_worker_suspends_after_the_third_distinct_reporter(celery_worker_proce
     assert wait_for(lambda: Ban.objects.filter(identity_id=target.id).exists()), worker.output()
     elapsed = time.monotonic() - started
     ban = Ban.objects.get()
-    assert ban.reason == services.AUTO_SUSPEND_REASON and ban.until is None and ban.created_by is None
+    assert ban.reason == services.AUTO_SUSPEND_REASON and ban.until is not None and ban.created_by is None
     assert selectors.is_banned(identity_id=target.id)
     assert elapsed < 10, elapsed
