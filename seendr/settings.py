@@ -285,6 +285,9 @@ CHAT_SOCKET_TTL_SECONDS = env_int("CHAT_SOCKET_TTL_SECONDS", 20)
 PRESENCE_WINDOW_SECONDS = env_int("PRESENCE_WINDOW_SECONDS", 60)
 # At most one `online` broadcast per this many seconds across all servers.
 ONLINE_BROADCAST_SECONDS = env_float("ONLINE_BROADCAST_SECONDS", 2.0)
+# Bytes the server may hold unsent for one socket whose reader does not read; past it the socket
+# is dropped with close code 4408 (seendr.send_buffer). A few seconds of a busy call.
+WEBSOCKET_SEND_BUFFER_BYTES = env_int("WEBSOCKET_SEND_BUFFER_BYTES", 1024 * 1024)
 # The last chat lines of a match kept as report evidence, and for how long.
 CHAT_TRANSCRIPT_LINES = env_int("CHAT_TRANSCRIPT_LINES", 50)
 CHAT_TRANSCRIPT_TTL_SECONDS = env_int("CHAT_TRANSCRIPT_TTL_SECONDS", 3600)
