@@ -285,6 +285,8 @@ CHAT_SOCKET_TTL_SECONDS = env_int("CHAT_SOCKET_TTL_SECONDS", 20)
 PRESENCE_WINDOW_SECONDS = env_int("PRESENCE_WINDOW_SECONDS", 60)
 # At most one `online` broadcast per this many seconds across all servers.
 ONLINE_BROADCAST_SECONDS = env_float("ONLINE_BROADCAST_SECONDS", 2.0)
+# Chat sockets one network (an IPv4 address, an IPv6 /64) may hold open per server process.
+CHAT_SOCKETS_PER_NETWORK = env_int("CHAT_SOCKETS_PER_NETWORK", 20)
 # Bytes the server may hold unsent for one socket whose reader does not read; past it the socket
 # is dropped with close code 4408 (seendr.send_buffer). A few seconds of a busy call.
 WEBSOCKET_SEND_BUFFER_BYTES = env_int("WEBSOCKET_SEND_BUFFER_BYTES", 1024 * 1024)
@@ -359,6 +361,8 @@ RATE_LIMITS = {
     "ws_leave": "30/1m",  # leave per identity
     "ws_chat": "5/1s",  # chat lines per identity
     "ws_signal": "50/1s",  # signal (offer/answer/ICE) frames per identity
+    "ws_signal_bytes": "262144/1s",  # signal bytes per identity (an SDP offer is a few KB)
+    "ws_connect": "20/1m",  # chat sockets opened per identity
     "ws_ping": "6/1m",  # pings per identity (the page sends one every 15 s)
     "ws_block": "20/1m",  # blocks per identity (each may write Postgres)
     "ws_other": "10/1m",  # any frame type without a limit of its own
