@@ -107,6 +107,8 @@ class Servers:
         env = os.environ.copy()
         env["CHANNEL_LAYER_BACKEND"] = LAYERS[layer]
         env["LOG_LEVEL"] = "ERROR"
+        # Every load client comes from 127.0.0.1: the per-network socket cap would stop at 20.
+        env["CHAT_SOCKETS_PER_NETWORK"] = "1000000"
         for i in range(count):
             port = _free_port()
             if kind == "daphne":
