@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from accounts.identity import for_user
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.identity import for_user
 from moderation import services
 from moderation.models import Ban
 from moderation.tests.helpers import guest_identity, make_user, user_identity

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import ROOT, free_port, redis_server_binary, wait_for_port
+from seendr.testing.servers import ROOT, free_port, redis_server_binary, wait_for_port
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import services

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, wait_for_port
+from seendr.testing.servers import free_port, wait_for_port
 from seendr.tests.test_compose import COMPOSE, NGINX, SERVICES, app_services
 
 NGINX_BIN = shutil.which("nginx") or "/usr/sbin/nginx"
