@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from accounts.identity import for_user
 from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
@@ -17,6 +16,7 @@ from moderation.models import Ban
 from moderation.tests.helpers import guest_identity, make_user, user_identity
 from profiles.models import Profile
 from seendr import networks
+from seendr.identity import for_user
 
 pytestmark = pytest.mark.django_db
 
