@@ -144,9 +144,10 @@ def network_ban_expiry_from_db(
     return FOREVER_SCORE if row.until is None else row.until.timestamp()
 
 
-def is_banned(*, identity_id: str, now: float | None = None) -> bool:
-    """The fast check (one round trip); Postgres answers when Redis cannot, or when the mirror
-    is incomplete (the state Redis came back empty): never "not banned" by default."""
+def ban_check(*, identity_id: str, now: float | None = None) -> tuple[bool, bool]:
+    """(banned, mirror lost). The fast check is one round trip; Postgres answers when Redis
+    cannot, or when the mirror is incomplete (the state Redis came back empty): never "not
+    banned" by default. ``services.is_banned`` also rebuilds a lost mirror."""
     now = time.time() if now is None else now
     try:
         pipe = state().pipeline(transaction=False)
@@ -157,11 +158,12 @@ def is_banned(*, identity_id: str, now: float | None = None) -> bool:
         log.warning("ban check of %s: redis unavailable, asking postgres: %s", identity_id, exc)
         ready, score = True, ban_expiry_from_db(identity_id=identity_id)
     if not ready:
-        from moderation.services import restore_ban_mirror
-
-        restore_ban_mirror()
         score = ban_expiry_from_db(identity_id=identity_id)
-    return score is not None and float(score) > now
+    return score is not None and float(score) > now, not ready
+
+
+def is_banned(*, identity_id: str, now: float | None = None) -> bool:
+    return ban_check(identity_id=identity_id, now=now)[0]
 
 
 def is_ip_banned(ip_hash: str) -> bool:

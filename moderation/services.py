@@ -374,6 +374,15 @@ def restore_ban_mirror() -> bool:
     return True
 
 
+def is_banned(*, identity_id: str, now: float | None = None) -> bool:
+    """The ban check of every HTTP request with a session: the mirror's answer, or Postgres's
+    when the mirror was lost, which this then rebuilds at once."""
+    banned, mirror_lost = selectors.ban_check(identity_id=identity_id, now=now)
+    if mirror_lost:
+        restore_ban_mirror()
+    return banned
+
+
 def ban_expiry(*, identity_id: str, network: str = "", now: float | None = None) -> float | None:
     """Postgres's answer to "is this identity, on this network, banned?": its own bans, then bans
     carrying the network (every guest on it, and accounts created since that ban began).
