@@ -361,13 +361,13 @@ def restore_ban_mirror() -> bool:
     try:
         if client.exists(keys.ban_mirror_ready()):
             return False
-        if not client.set(keys.ops_lock("ban_mirror"), "1", nx=True, ex=MIRROR_RESTORE_LOCK_SECONDS):
+        if not client.set(keys.ban_mirror_lock(), "1", nx=True, ex=MIRROR_RESTORE_LOCK_SECONDS):
             return False
         log.warning("ban mirror missing from the state redis: rebuilding it from postgres")
         try:
             rebuild_ban_set()
         finally:
-            client.delete(keys.ops_lock("ban_mirror"))
+            client.delete(keys.ban_mirror_lock())
     except redis.RedisError as exc:
         log.warning("ban mirror: could not rebuild: %s", exc)
         return False

@@ -95,6 +95,11 @@ def ban_mirror_ready() -> str:
     return f"{_p()}bans:ready"
 
 
+def ban_mirror_lock() -> str:
+    """SET NX EX lock: whoever holds it rebuilds a lost ban mirror; the others ask Postgres."""
+    return f"{_p()}bans:rebuild_lock"
+
+
 def pool_live_matches() -> str:
     """Sorted set match id -> last heartbeat of a live match; ``in_call`` counts recent members."""
     return f"{pool_tag()}live"
