@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import secrets
 
-from seendr import keys
-from seendr.identity import GUEST_TTL_SECONDS, Identity, hash_ip
+from seendr import keys, networks
+from seendr.identity import GUEST_TTL_SECONDS, Identity
 from seendr.redis_state import state
 
 _ADJECTIVES = (
@@ -66,7 +66,7 @@ def create_guest(*, ip: str) -> Identity:
     name = friendly_name()
     key = keys.guest(guest_id)
     pipe = state().pipeline()
-    pipe.hset(key, mapping={"name": name, "ip_hash": hash_ip(ip)})
+    pipe.hset(key, mapping={"name": name, "ip_hash": networks.hash_ip(ip)})
     pipe.expire(key, GUEST_TTL_SECONDS)
     pipe.execute()
     return Identity(id=guest_id, name=name, guest=True)

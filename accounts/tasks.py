@@ -29,21 +29,26 @@ def send_verification_code_task(user_id: int) -> bool:
 
 
 @shared_task(**MAIL_RETRY)
-def send_password_reset_email_task(
+def send_password_reset_task(
+    *,
+    email: str,
+    domain: str,
+    site_name: str,
+    protocol: str,
     subject_template_name: str,
     email_template_name: str,
-    context: dict,
-    from_email: str | None,
-    to_email: str,
+    from_email: str | None = None,
     html_email_template_name: str | None = None,
-) -> None:
+) -> int:
     from accounts import services
 
-    services.send_password_reset_email(
+    return services.send_password_reset(
+        email=email,
+        domain=domain,
+        site_name=site_name,
+        protocol=protocol,
         subject_template_name=subject_template_name,
         email_template_name=email_template_name,
-        context=context,
         from_email=from_email,
-        to_email=to_email,
         html_email_template_name=html_email_template_name,
     )

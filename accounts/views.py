@@ -23,6 +23,7 @@ from moderation.forms import BanAwareAuthenticationForm
 from moderation.selectors import is_ip_banned
 from profiles.models import Profile
 from seendr import identity as identities
+from seendr import networks
 from seendr.identity import GUEST_SESSION_KEY
 
 # One client IP site-wide: behind our proxy (TRUSTED_PROXY_HOPS) REMOTE_ADDR is the proxy.
@@ -36,6 +37,11 @@ def _profile(request: HttpRequest) -> Profile:
     return Profile.objects.get_or_create(user=request.user)[0]
 
 
+def _network_banned(request: HttpRequest) -> bool:
+    """A ban covers the network its identity used: no new guest or account from it meanwhile."""
+    return is_ip_banned(networks.hash_ip(client_ip(request)))
+
+
 @require_POST
 @rate_limit("guest_ip")
 def guest_start(request: HttpRequest) -> HttpResponse:
@@ -47,7 +53,7 @@ def guest_start(request: HttpRequest) -> HttpResponse:
     existing = request.session.get(GUEST_SESSION_KEY)
     if existing and identities.get_guest(guest_id=existing) is not None:
         return redirect(CHAT_URL)
-    if is_ip_banned(identities.hash_ip(client_ip(request))):
+    if _network_banned(request):
         messages.error(request, "Guest access from your network is suspended after a moderation decision.")
         return render(request, "landing.html", {"guest_error": True, "online": online_now()}, status=403)
     identity = services.start_guest(ip=client_ip(request))
@@ -62,6 +68,9 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(CHAT_URL)
     form = forms.SignUpForm(request.POST or None)
+    if request.method == "POST" and _network_banned(request):
+        form.add_error(None, "Sign-up from your network is suspended after a moderation decision.")
+        return render(request, "accounts/signup.html", {"form": form}, status=403)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.sign_up(

@@ -69,7 +69,7 @@ def make_guest_sessions(n: int) -> list[str]:
     from django.utils import timezone
 
     from seendr import identity as guests
-    from seendr import keys
+    from seendr import keys, networks
     from seendr.identity import GUEST_SESSION_KEY
     from seendr.redis_state import state
 
@@ -78,7 +78,7 @@ def make_guest_sessions(n: int) -> list[str]:
     expire = timezone.now() + timezone.timedelta(seconds=settings.SESSION_COOKIE_AGE)
     cookies, rows, cached = [], [], {}
     pipe = state().pipeline(transaction=False)
-    ip_hash = guests.hash_ip("127.0.0.1")
+    ip_hash = networks.hash_ip("127.0.0.1")
     for i in range(n):
         gid = "g" + secrets.token_hex(12)
         pipe.hset(keys.guest(gid), mapping={"name": f"Bench Guest {i}", "ip_hash": ip_hash})
@@ -107,6 +107,8 @@ class Servers:
         env = os.environ.copy()
         env["CHANNEL_LAYER_BACKEND"] = LAYERS[layer]
         env["LOG_LEVEL"] = "ERROR"
+        # Every load client comes from 127.0.0.1: the per-network socket cap would stop at 20.
+        env["CHAT_SOCKETS_PER_NETWORK"] = "1000000"
         for i in range(count):
             port = _free_port()
             if kind == "daphne":

@@ -27,10 +27,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from matching import actions, frames, heartbeats, ice, pool, presence, services
+from matching import actions, frames, heartbeats, ice, pool, presence, services, socket_caps
 from matching.frames import FrameError, error_frame
 from matching.models import EndReason
-from seendr import keys, ratelimit
+from seendr import keys, networks, ratelimit
 from seendr.errors import ServiceError
 from seendr.identity import Identity
 
@@ -39,19 +39,25 @@ log = logging.getLogger(__name__)
 CLOSE_NO_SESSION = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_REPLACED = 4409
+CLOSE_TOO_MANY = 4429  # too many sockets from one network, or opened too often by one identity
 CLOSE_UNAVAILABLE = 1011  # the standard "server error" code: the client may retry later
 
 IDLE, WAITING, MATCHED = "idle", "waiting", "matched"
 
-# Scopes of settings.RATE_LIMITS applied per identity to client frames.
+# Scopes of settings.RATE_LIMITS applied per identity to client frames: every type has one
+# (a new type without its own falls under ws_other, never under none).
 FRAME_LIMITS = {
     "join": "ws_join",
     "next": "ws_join",
+    "leave": "ws_leave",
     "chat": "ws_chat",
     "signal": "ws_signal",
+    "ping": "ws_ping",
     "like": "like",
     "report": "report",
+    "block": "ws_block",
 }
+OTHER_FRAMES_LIMIT = "ws_other"
 
 
 @dataclass
@@ -88,6 +94,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Killed without a disconnect (server shutdown, application timeout): stop our tasks.
             if hasattr(self, "_lock"):
                 self._cancel_tasks()
+                self._release_slot()
 
     async def dispatch(self, message: dict) -> None:
         """Channels' dispatch without its per-message ``aclose_old_connections()``.
@@ -111,6 +118,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.last_match: LiveMatch | None = None
         self.prefs: pool.Preferences | None = None
         self.country = ""
+        self.network = ""
+        self._holds_slot = False
         self.closed = False
         self.replaced = False
         self._lock = asyncio.Lock()
@@ -129,17 +138,32 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self._origin_allowed():
             await self._close(CLOSE_FORBIDDEN, "forbidden origin")
             return
+        client_ip = networks.scope_client_ip(self.scope)
+        self.network = networks.hash_ip(client_ip) if client_ip else ""
+        if not socket_caps.admit(self.network):
+            await self.send_error("too_many_sockets", "Too many open chat sockets from your network.")
+            await self._close(CLOSE_TOO_MANY, "too many sockets from this network")
+            return
+        self._holds_slot = True
         identity = await services.identity_from_scope(self.scope)
         if identity is None:
             await self._close(CLOSE_NO_SESSION, "no user or guest session")
             return
+        opened = await ratelimit.acheck(scope="ws_connect", subject=identity.id)
+        if not opened.allowed:
+            await self.send_frame(ratelimit.error_frame(opened))
+            await self._close(CLOSE_TOO_MANY, "socket opened too often")
+            return
         now = time.time()
-        until = await services.ban_until(identity_id=identity.id, now=now)
+        until = await services.ban_until(identity_id=identity.id, now=now, network=self.network)
         if until is not None:
             await self._send_banned(until, "banned")
             await self._close(CLOSE_FORBIDDEN, "banned")
             return
         self.identity = identity
+        if self.network:
+            # A ban of this identity then reaches the network it uses (moderation reads it).
+            await networks.arecord(identity_id=identity.id, ip_hash=self.network)
 
         await self.channel_layer.group_add(keys.identity_group(identity.id), self.channel_name)
         await services.claim_socket(identity_id=identity.id, channel_name=self.channel_name)
@@ -169,6 +193,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
+        self._release_slot()
         identity = self.identity
         if identity is None:
             return
@@ -187,6 +212,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:
             log.warning("chat socket %s: group clean-up failed", identity.id, exc_info=True)
         await presence.request_broadcast(channel_layer=self.channel_layer)
+
+    def _release_slot(self) -> None:
+        if self._holds_slot:
+            self._holds_slot = False
+            socket_caps.release(self.network)
 
     def _origin_allowed(self) -> bool:
         origin = None
@@ -232,12 +262,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         try:
             frame = frames.parse(text_data, bytes_data)
-            scope = FRAME_LIMITS.get(frame.type)
-            if scope is not None:
-                decision = await ratelimit.acheck(scope=scope, subject=self.identity.id)
-                if not decision.allowed:
-                    await self.send_frame(ratelimit.error_frame(decision))
-                    return
+            scope = FRAME_LIMITS.get(frame.type, OTHER_FRAMES_LIMIT)
+            decision = await ratelimit.acheck(scope=scope, subject=self.identity.id)
+            if decision.allowed and frame.type == "signal":
+                # Signals are relayed whole: their bytes count as well as their number.
+                decision = await ratelimit.acheck(
+                    scope="ws_signal_bytes", subject=self.identity.id, cost=len(text_data or "")
+                )
+            if not decision.allowed:
+                await self.send_frame(ratelimit.error_frame(decision))
+                return
             await getattr(self, f"on_{frame.type}")(frame.fields)
         except FrameError as exc:
             await self.send_frame(exc.frame())
@@ -353,6 +387,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Join (or re-join) the pool with ``self.prefs``. Holds the lock."""
         assert self.identity is not None and self.prefs is not None
         now = time.time()
+        # A ban of this identity, or a network ban that began after the socket opened.
+        until = await services.ban_until(identity_id=self.identity.id, now=now, network=self.network)
+        if until is not None:
+            await self._banned(until, "banned")
+            return
         try:
             pairing = await pool.join(
                 identity_id=self.identity.id, prefs=self.prefs, channel_name=self.channel_name, now=now

@@ -151,6 +151,24 @@ _FIELDS = {
 }
 
 
+def _encodable(value: Any) -> bool:
+    """True when every string in ``value`` (keys too, at any depth) encodes as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
 def parse(text_data: str | None = None, bytes_data: bytes | None = None) -> Frame:
     """Validate one WebSocket message. Raises FrameError with the code the client sees."""
     if text_data is None:
@@ -170,6 +188,11 @@ def parse(text_data: str | None = None, bytes_data: bytes | None = None) -> Fram
         raise FrameError("bad_json", "the frame is not valid JSON") from None
     if not isinstance(obj, dict):
         raise FrameError("bad_json", "a frame must be a JSON object")
+    for name, value in obj.items():
+        if not _encodable(name) or not _encodable(value):
+            # JSON may spell a lone surrogate ("\ud800"); it cannot be relayed, stored or logged
+            # as UTF-8, so it is the client's error, not ours.
+            raise _bad(str(name).encode("utf-8", "replace").decode(), "must be valid Unicode text")
     kind = obj.get("type")
     if not isinstance(kind, str):
         raise FrameError("bad_field", "type: must be a string")

@@ -26,6 +26,7 @@ from leaderboard import services as leaderboard_services
 from matching import pool, presence
 from matching.models import NAME_MAX_LENGTH, EndReason, Match
 from matching.tasks import record_match_task
+from moderation import services as moderation_services
 from profiles import interests as interest_tags
 from profiles import selectors as profile_selectors
 from seendr import identity as identities
@@ -103,12 +104,25 @@ card_for_id = database_sync_to_async(card_for_id_sync)
 # --- Bans and the one-socket rule -----------------------------------------------------------
 
 
-async def ban_until(*, identity_id: str, now: float) -> float | None:
-    """The expiry (unix seconds, ``inf`` for permanent) of a ban in force, else None."""
-    score = await astate().zscore(keys.banned(), identity_id)
-    if score is None or float(score) <= now:
-        return None
-    return float(score)
+async def ban_until(*, identity_id: str, now: float, network: str = "") -> float | None:
+    """The expiry (unix seconds) of a ban in force on this identity or on the network it comes
+    from, else None. One Redis round trip; Postgres decides when the mirror was lost (an empty
+    restart) or when an account meets a banned network (only accounts newer than the ban)."""
+    pipe = astate().pipeline(transaction=False)
+    pipe.exists(keys.ban_mirror_ready())
+    pipe.zscore(keys.banned(), identity_id)
+    pipe.zscore(keys.banned_networks(), network or "-")
+    ready, own, on_network = await pipe.execute()
+    if ready:
+        if own is not None and float(own) > now:
+            return float(own)
+        if on_network is None or float(on_network) <= now:
+            return None
+        if identity_id.startswith("g"):
+            return float(on_network)
+    return await database_sync_to_async(moderation_services.ban_expiry)(
+        identity_id=identity_id, network=network, now=now
+    )
 
 
 def until_iso(until: float | None) -> str | None:

@@ -10,7 +10,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from moderation import selectors
+from moderation import selectors, services
 from moderation.forms import refusal_message
 from seendr.http import json_error
 from seendr.identity import GUEST_SESSION_KEY, user_identity_id
@@ -21,14 +21,14 @@ def _refuse_banned(request: HttpRequest) -> HttpResponse | None:
     user = getattr(request, "user", None)
     session = getattr(request, "session", None)
     if user is not None and user.is_authenticated:
-        if not selectors.is_banned(identity_id=user_identity_id(user.pk)):
+        if not services.is_banned(identity_id=user_identity_id(user.pk)):
             return None
         ban = selectors.active_ban_for_user(user_id=user.pk)
         logout(request)
         back_to = settings.LOGIN_URL  # the log-in page explains the ban to whoever tries
     elif session is not None and session.get(GUEST_SESSION_KEY):
         guest_id = session[GUEST_SESSION_KEY]
-        if not selectors.is_banned(identity_id=guest_id):
+        if not services.is_banned(identity_id=guest_id):
             return None
         ban = selectors.active_ban(identity_id=guest_id)
         session.pop(GUEST_SESSION_KEY, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 import redis
 from asgiref.sync import async_to_sync
@@ -33,7 +34,7 @@ from moderation.models import (
 )
 from profiles import services as profile_services
 from seendr import identity as identities
-from seendr import keys
+from seendr import keys, networks
 from seendr.errors import ServiceError
 from seendr.identity import Identity, user_id_from_identity
 from seendr.redis_state import state
@@ -92,13 +93,11 @@ def _label_lines(evidence: dict, people: dict[str, tuple[str, str]]) -> None:
             line.setdefault("role", role)
 
 
-def _guest_ip_hash(identity_id: str) -> str:
-    if not identity_id.startswith("g"):
-        return ""
+def _network_of(identity_id: str) -> str:
     try:
-        return identities.guest_ip_hash(guest_id=identity_id) or ""
+        return networks.of(identity_id=identity_id)
     except redis.RedisError as exc:
-        log.warning("report: guest ip hash of %s unreadable: %s", identity_id, exc)
+        log.warning("network of %s unreadable: %s", identity_id, exc)
         return ""
 
 
@@ -147,8 +146,8 @@ def report(
         account = account_evidence(reported_id=reported_id)
         if account is not None:
             evidence["reported_account"] = account
-        ip_hash = _guest_ip_hash(reported_id)
-        reporter_ip_hash = _guest_ip_hash(reporter.id)
+        ip_hash = _network_of(reported_id)
+        reporter_ip_hash = _network_of(reporter.id)
         reported_name = _name_of(reported_id, evidence)
         _label_lines(
             evidence, {reporter.id: (reporter.name, "reporter"), reported_id: (reported_name, "reported")}
@@ -204,10 +203,24 @@ def sync_ban_entry(*, identity_id: str) -> float | None:
     return expiry
 
 
-def _kick(*, identity_id: str, until: dt.datetime | None, reason: str) -> None:
+def sync_network_entry(*, ip_hash: str) -> float | None:
+    """Make ``keys.banned_networks()`` agree with Postgres for one network hash."""
+    if not ip_hash:
+        return None
+    expiry = selectors.network_ban_expiry_from_db(ip_hash=ip_hash)
+    client = state()
+    if expiry is None:
+        client.zrem(keys.banned_networks(), ip_hash)
+    else:
+        client.zadd(keys.banned_networks(), {ip_hash: expiry})
+    return expiry
+
+
+def _kick(*, identity_id: str, ip_hash: str, until: dt.datetime | None, reason: str) -> None:
     """Everything live about a new ban; each step on its own so one failure spares the rest."""
     try:
         sync_ban_entry(identity_id=identity_id)
+        sync_network_entry(ip_hash=ip_hash)
     except redis.RedisError as exc:
         log.error("ban %s: banned set not updated (rebuild_ban_set restores it): %s", identity_id, exc)
     # The floors above act on their own data: matching drops the pool ticket (the matcher skips
@@ -246,11 +259,10 @@ def ban(
     now = timezone.now()
     if until is not None and until <= now:
         raise ValueError("a ban must end in the future")
-    if ip_hash is None and identity_id.startswith("g"):
-        try:
-            ip_hash = identities.guest_ip_hash(guest_id=identity_id)
-        except redis.RedisError:
-            ip_hash = None
+    if ip_hash is None:
+        # The network the identity used (a guest's, or the one an account last came from), so
+        # the ban reaches the next guest or account from it too.
+        ip_hash = _network_of(identity_id)
     reason = (reason or "")[:BAN_REASON_MAX_LENGTH] or "terms of use"
     with transaction.atomic():
         row = Ban.objects.create(
@@ -272,7 +284,10 @@ def ban(
             note=note,
             created=now,
         )
-        transaction.on_commit(lambda: _kick(identity_id=identity_id, until=until, reason=reason))
+        network = row.ip_hash
+        transaction.on_commit(
+            lambda: _kick(identity_id=identity_id, ip_hash=network, until=until, reason=reason)
+        )
     return row
 
 
@@ -309,30 +324,92 @@ def lift_ban(*, ban_id: int, moderator, note: str = "") -> Ban:
             ModerationAction.objects.create(
                 kind=ActionKind.LIFT, moderator=moderator, target_identity=row.identity_id, ban=row, note=note
             )
-            identity_id = row.identity_id
+            identity_id, network = row.identity_id, row.ip_hash
             transaction.on_commit(lambda: sync_ban_entry(identity_id=identity_id))
+            transaction.on_commit(lambda: sync_network_entry(ip_hash=network))
     return row
 
 
 def rebuild_ban_set() -> int:
-    """Restore ``keys.banned()`` from Postgres (after a Redis flush); returns active entries.
+    """Restore ``keys.banned()`` and ``keys.banned_networks()`` from Postgres (after a Redis
+    flush), then mark the mirror complete; returns active identity entries.
 
     Adds every active ban, then removes members Postgres no longer backs (re-reading each one,
     so a ban committed meanwhile survives).
     """
     wanted = selectors.active_ban_expiries()
+    wanted_networks = selectors.active_network_expiries()
     client = state()
     if wanted:
         client.zadd(keys.banned(), wanted)
+    if wanted_networks:
+        client.zadd(keys.banned_networks(), wanted_networks)
     for identity_id in set(client.zrange(keys.banned(), 0, -1)) - set(wanted):
         sync_ban_entry(identity_id=identity_id)
+    for ip_hash in set(client.zrange(keys.banned_networks(), 0, -1)) - set(wanted_networks):
+        sync_network_entry(ip_hash=ip_hash)
+    client.set(keys.ban_mirror_ready(), str(int(time.time())))
     return len(wanted)
 
 
+# One rebuild at a time after a loss; everyone else asks Postgres meanwhile.
+MIRROR_RESTORE_LOCK_SECONDS = 30
+
+
+def restore_ban_mirror() -> bool:
+    """Rebuild the ban mirror now if the state Redis lost it (no ``ban_mirror_ready`` marker: a
+    single ban written since then must not pass for the whole set). True if this call rebuilt."""
+    client = state()
+    try:
+        if client.exists(keys.ban_mirror_ready()):
+            return False
+        if not client.set(keys.ban_mirror_lock(), "1", nx=True, ex=MIRROR_RESTORE_LOCK_SECONDS):
+            return False
+        log.warning("ban mirror missing from the state redis: rebuilding it from postgres")
+        try:
+            rebuild_ban_set()
+        finally:
+            client.delete(keys.ban_mirror_lock())
+    except redis.RedisError as exc:
+        log.warning("ban mirror: could not rebuild: %s", exc)
+        return False
+    return True
+
+
+def is_banned(*, identity_id: str, now: float | None = None) -> bool:
+    """The ban check of every HTTP request with a session: the mirror's answer, or Postgres's
+    when the mirror was lost, which this then rebuilds at once."""
+    banned, mirror_lost = selectors.ban_check(identity_id=identity_id, now=now)
+    if mirror_lost:
+        restore_ban_mirror()
+    return banned
+
+
+def ban_expiry(*, identity_id: str, network: str = "", now: float | None = None) -> float | None:
+    """Postgres's answer to "is this identity, on this network, banned?": its own bans, then bans
+    carrying the network (every guest on it, and accounts created since that ban began).
+    Restores a lost mirror on the way. The chat socket asks this when its Redis check cannot
+    decide alone."""
+    restore_ban_mirror()
+    moment = None if now is None else dt.datetime.fromtimestamp(now, tz=dt.UTC)
+    expiry = selectors.ban_expiry_from_db(identity_id=identity_id, now=moment)
+    if expiry is not None or not network:
+        return expiry
+    joined = None
+    user_id = user_id_from_identity(identity_id)
+    if user_id is not None:
+        joined = get_user_model().objects.filter(pk=user_id).values_list("date_joined", flat=True).first()
+        if joined is None:
+            return None
+    return selectors.network_ban_expiry_from_db(ip_hash=network, joined=joined, now=moment)
+
+
 def prune_expired_bans(*, now: float | None = None) -> int:
-    """Drop expired members from ``keys.banned()`` (the matcher already ignores them)."""
+    """Drop expired members from the ban mirror (every reader already ignores them)."""
     now = timezone.now().timestamp() if now is None else now
-    return int(state().zremrangebyscore(keys.banned(), "-inf", now))
+    client = state()
+    client.zremrangebyscore(keys.banned_networks(), "-inf", now)
+    return int(client.zremrangebyscore(keys.banned(), "-inf", now))
 
 
 def prune_evidence(*, now: dt.datetime | None = None) -> int:
@@ -357,28 +434,32 @@ def prune_evidence(*, now: dt.datetime | None = None) -> int:
 
 
 def check_auto_suspend(*, identity_id: str, now: dt.datetime | None = None) -> Ban | None:
-    """Suspend ``identity_id`` pending review when AUTO_SUSPEND_REPORTERS distinct people reported
-    it within 24 hours and no ban holds already. Safe to run concurrently (advisory lock)."""
+    """Suspend ``identity_id`` for AUTO_SUSPEND_HOURS pending review when the reporters of the
+    last 24 hours weigh AUTO_SUSPEND_REPORTERS (one voice per network, weighed by account age
+    and karma: ``selectors.reporter_weight_since``) and no ban holds already. The reports stay
+    open: a moderator confirms with a real ban or lifts it. Safe to run concurrently."""
     now = now or timezone.now()
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"auto_suspend:{identity_id}"])
-        reporters = selectors.distinct_reporters_since(
-            identity_id=identity_id, since=now - AUTO_SUSPEND_WINDOW
+        weight = selectors.reporter_weight_since(
+            identity_id=identity_id,
+            since=now - AUTO_SUSPEND_WINDOW,
+            established_before=now - dt.timedelta(days=settings.AUTO_SUSPEND_ESTABLISHED_DAYS),
         )
-        if reporters < settings.AUTO_SUSPEND_REPORTERS:
+        if weight < settings.AUTO_SUSPEND_REPORTERS:
             return None
         if selectors.active_bans(identity_id=identity_id, now=now).exists():
             return None
         latest = selectors.reports_about(identity_id=identity_id).first()
         return ban(
             identity_id=identity_id,
-            until=None,
+            until=now + dt.timedelta(hours=settings.AUTO_SUSPEND_HOURS),
             reason=AUTO_SUSPEND_REASON,
             moderator=None,
             ip_hash=(latest.reported_ip_hash or None) if latest else None,
             kind=ActionKind.AUTO_SUSPEND,
-            note=f"{reporters} distinct reporters within 24 h",
+            note=f"reporters weighing {weight:g} within 24 h",
         )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterable
-from pathlib import PurePosixPath
 
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
@@ -50,6 +49,32 @@ def ensure_interests(*, names: Iterable[str]) -> list[Interest]:
     return [by_name[n] for n in wanted]
 
 
+# Stored suffix per format Pillow detects: never the client's file name, which said .pdf or .eps
+# for PNG bytes and so chose how the file was served.
+AVATAR_SUFFIXES = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif"}
+
+
+def reencoded_avatar(upload: UploadedFile) -> tuple[ContentFile, str]:
+    """The uploaded picture decoded and encoded again in its own format, and its suffix.
+
+    Only pixels survive: metadata (EXIF with a location, comments, a polyglot's payload) is
+    dropped, and the stored bytes are ones Pillow wrote. An animated GIF keeps its first frame.
+    The form already checked the format, size and pixel count.
+    """
+    upload.seek(0)
+    with Image.open(upload) as image:
+        fmt = image.format
+        if fmt not in AVATAR_SUFFIXES:
+            raise ValueError(f"not an avatar format: {fmt}")
+        image.load()
+        picture = ImageOps.exif_transpose(image)
+        if fmt == "JPEG" and picture.mode not in ("RGB", "L"):
+            picture = picture.convert("RGB")
+        out = io.BytesIO()
+        picture.save(out, fmt, **({"quality": 90} if fmt in ("JPEG", "WEBP") else {}))
+    return ContentFile(out.getvalue()), AVATAR_SUFFIXES[fmt]
+
+
 @transaction.atomic
 def update_profile(
     *,
@@ -69,7 +94,8 @@ def update_profile(
     profile.languages = list(dict.fromkeys(languages))
     fields = ["display_name", "bio", "country", "languages", "updated"]
     if avatar is not None:
-        profile.avatar.save(f"{user_id}{PurePosixPath(avatar.name).suffix.lower()}", avatar, save=False)
+        picture, suffix = reencoded_avatar(avatar)
+        profile.avatar.save(f"{user_id}{suffix}", picture, save=False)
         profile.avatar_thumbnail = ""
         fields += ["avatar", "avatar_thumbnail"]
     profile.save(update_fields=fields)

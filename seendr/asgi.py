@@ -12,15 +12,19 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from matching.routing import websocket_urlpatterns  # noqa: E402
 from seendr.metrics import WebSocketMetricsMiddleware  # noqa: E402
 from seendr.request_id import ConnectionIdMiddleware  # noqa: E402
+from seendr.send_buffer import SendBufferLimit  # noqa: E402
 from seendr.ws_auth import auth_middleware_stack  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Origin is checked inside the consumer so a refusal can carry close code 4403.
-        # Outer layers: a connection id for the logs, and the open-sockets gauge of /metrics.
+        # Outer layers: a connection id for the logs, the bound on what a socket that does not
+        # read may hold (it needs the server's own send), and the open-sockets gauge of /metrics.
         "websocket": ConnectionIdMiddleware(
-            WebSocketMetricsMiddleware(auth_middleware_stack(URLRouter(websocket_urlpatterns)))
+            SendBufferLimit(
+                WebSocketMetricsMiddleware(auth_middleware_stack(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 import redis
 from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 
 from seendr import keys
 from seendr.http import json_error
@@ -60,8 +61,24 @@ def _fingerprint(request: HttpRequest) -> str:
     digest.update(b"\0")
     digest.update(request.path.encode())
     digest.update(b"\0")
-    digest.update(request.body)
+    try:
+        digest.update(request.body)
+    except RawPostDataException:
+        # A form post (multipart) whose stream was parsed already (CSRF reads the token from
+        # it): the parsed fields and files stand for the body.
+        _digest_form(digest, request)
     return digest.hexdigest()
+
+
+def _digest_form(digest, request: HttpRequest) -> None:
+    for name, values in sorted(request.POST.lists()):
+        digest.update(json.dumps([name, values]).encode("utf-8", "surrogatepass"))
+    for name, files in sorted(request.FILES.lists()):
+        for upload in files:
+            digest.update(json.dumps([name, upload.name, upload.size]).encode("utf-8", "surrogatepass"))
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
 
 
 def _replay(stored: dict) -> HttpResponse:

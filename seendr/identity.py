@@ -7,13 +7,10 @@ of guest records; ``accounts`` owns creating guests (and sign-up, log-in).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
@@ -67,11 +64,6 @@ def for_user(user) -> Identity:
 
 
 # --- Guests (created by accounts.guests; read here by everyone) ---------------------------------
-
-
-def hash_ip(ip: str) -> str:
-    """A keyed hash of an IP address: enough to enforce a ban, useless to anyone who reads it."""
-    return hmac.new(settings.IP_HASH_KEY.encode(), ip.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def get_guest(*, guest_id: str) -> Identity | None:

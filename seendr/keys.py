@@ -28,6 +28,11 @@ def guest(guest_id: str) -> str:
     return f"{_p()}guest:{guest_id}"
 
 
+def network(identity_id: str) -> str:
+    """String: the keyed hash of the network an identity last used (``seendr.networks``), 30 d TTL."""
+    return f"{_p()}net:{identity_id}"
+
+
 def otp(user_id: int) -> str:
     """Hash: code, tries left; a 10-minute TTL."""
     return f"{_p()}otp:{user_id}"
@@ -77,6 +82,22 @@ def blocks(identity_id: str) -> str:
 def banned() -> str:
     """Sorted set identity id -> ban expiry (unix seconds); the matcher skips members."""
     return f"{pool_tag()}banned"
+
+
+def banned_networks() -> str:
+    """Sorted set network hash -> expiry of the last-ending active ban that carries it."""
+    return f"{_p()}bans:networks"
+
+
+def ban_mirror_ready() -> str:
+    """Present while ``banned()`` and ``banned_networks()`` hold every active ban. Written by the
+    rebuild; gone after an empty restart, which sends ban checks to Postgres and a rebuild."""
+    return f"{_p()}bans:ready"
+
+
+def ban_mirror_lock() -> str:
+    """SET NX EX lock: whoever holds it rebuilds a lost ban mirror; the others ask Postgres."""
+    return f"{_p()}bans:rebuild_lock"
 
 
 def pool_live_matches() -> str:

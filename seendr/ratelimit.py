@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-import ipaddress
 import logging
 import math
 import re
@@ -194,16 +193,9 @@ def ip_subject(request: HttpRequest) -> str:
     """The default ``key`` of :func:`rate_limit`: the client IP, with an IPv6 address widened to
     its /64. One subscriber usually holds a whole /64, so counting single IPv6 addresses would
     hand an attacker 2**64 fresh budgets."""
-    ip = client_ip(request)
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+    from seendr.networks import subject
+
+    return subject(client_ip(request))
 
 
 def too_many_requests(request: HttpRequest, decision: Decision) -> HttpResponse:

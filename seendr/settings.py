@@ -44,17 +44,44 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"
+# Keys that are public (ours, .env.example's, Django's startproject marker) or too weak to sign
+# sessions: production refuses them rather than run with a key anyone can look up.
+MIN_SECRET_KEY_LENGTH = 50
+MIN_SECRET_KEY_UNIQUE_CHARS = 5  # Django's own check.W009 thresholds
+PLACEHOLDER_SECRET_KEY_MARKERS = ("change-me", "changeme", "django-insecure", "dev-only-insecure")
+
+
+def weak_secret_key(key: str) -> str | None:
+    """Why ``key`` must not sign anything in production, or None when it is fit."""
+    lowered = key.lower()
+    if any(marker in lowered for marker in PLACEHOLDER_SECRET_KEY_MARKERS):
+        return "it is a published placeholder"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"it is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    if len(set(key)) < MIN_SECRET_KEY_UNIQUE_CHARS:
+        return f"it has fewer than {MIN_SECRET_KEY_UNIQUE_CHARS} distinct characters"
+    return None
+
+
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+elif not DEBUG and (why := weak_secret_key(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is refused when DEBUG is off: {why}. Generate one with "
+        "python -c 'import secrets; print(secrets.token_urlsafe(64))'."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+# The port `make run` serves on; the development origins below follow it.
+PORT = env_int("PORT", 8000)
 # Origins allowed to open the chat WebSocket (scheme://host[:port]).
 WEBSOCKET_ALLOWED_ORIGINS = env_list(
     "WEBSOCKET_ALLOWED_ORIGINS",
-    "http://127.0.0.1:8000,http://localhost:8000" if DEBUG else "",
+    f"http://127.0.0.1:{PORT},http://localhost:{PORT}" if DEBUG else "",
 )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -258,6 +285,11 @@ CHAT_SOCKET_TTL_SECONDS = env_int("CHAT_SOCKET_TTL_SECONDS", 20)
 PRESENCE_WINDOW_SECONDS = env_int("PRESENCE_WINDOW_SECONDS", 60)
 # At most one `online` broadcast per this many seconds across all servers.
 ONLINE_BROADCAST_SECONDS = env_float("ONLINE_BROADCAST_SECONDS", 2.0)
+# Chat sockets one network (an IPv4 address, an IPv6 /64) may hold open per server process.
+CHAT_SOCKETS_PER_NETWORK = env_int("CHAT_SOCKETS_PER_NETWORK", 20)
+# Bytes the server may hold unsent for one socket whose reader does not read; past it the socket
+# is dropped with close code 4408 (seendr.send_buffer). A few seconds of a busy call.
+WEBSOCKET_SEND_BUFFER_BYTES = env_int("WEBSOCKET_SEND_BUFFER_BYTES", 1024 * 1024)
 # The last chat lines of a match kept as report evidence, and for how long.
 CHAT_TRANSCRIPT_LINES = env_int("CHAT_TRANSCRIPT_LINES", 50)
 CHAT_TRANSCRIPT_TTL_SECONDS = env_int("CHAT_TRANSCRIPT_TTL_SECONDS", 3600)
@@ -326,8 +358,14 @@ RATE_LIMITS = {
     "password_reset_ip": "10/1h",  # reset requests per client IP
     "password_reset_email": "3/1h",  # reset mails per address
     "ws_join": "30/1m",  # join/next per identity
+    "ws_leave": "30/1m",  # leave per identity
     "ws_chat": "5/1s",  # chat lines per identity
     "ws_signal": "50/1s",  # signal (offer/answer/ICE) frames per identity
+    "ws_signal_bytes": "262144/1s",  # signal bytes per identity (an SDP offer is a few KB)
+    "ws_connect": "20/1m",  # chat sockets opened per identity
+    "ws_ping": "6/1m",  # pings per identity (the page sends one every 15 s)
+    "ws_block": "20/1m",  # blocks per identity (each may write Postgres)
+    "ws_other": "10/1m",  # any frame type without a limit of its own
     "report": "10/1h",  # reports per identity
     "like": "60/1m",  # likes per identity
 }
@@ -335,8 +373,13 @@ for _name in list(RATE_LIMITS):
     RATE_LIMITS[_name] = env(f"RATE_LIMIT_{_name.upper()}", RATE_LIMITS[_name]) or None
 # How many reverse proxies of ours append to X-Forwarded-For (0: trust only REMOTE_ADDR).
 TRUSTED_PROXY_HOPS = env_int("TRUSTED_PROXY_HOPS", 0)
-# Distinct reporters within 24 h that suspend an identity pending review.
-AUTO_SUSPEND_REPORTERS = env_int("AUTO_SUSPEND_REPORTERS", 3)
+# Reporters within 24 h whose weight suspends an identity pending review: one voice per network,
+# an established account weighs 1, a guest or an account younger than AUTO_SUSPEND_ESTABLISHED_DAYS
+# 0.5, an account with negative karma 0 (moderation.selectors.reporter_weight_since).
+AUTO_SUSPEND_REPORTERS = env_float("AUTO_SUSPEND_REPORTERS", 3)
+AUTO_SUSPEND_ESTABLISHED_DAYS = env_int("AUTO_SUSPEND_ESTABLISHED_DAYS", 7)
+# An automatic suspension ends by itself after this long unless a moderator confirms it.
+AUTO_SUSPEND_HOURS = env_int("AUTO_SUSPEND_HOURS", 24)
 
 # --- Operations -------------------------------------------------------------------------
 

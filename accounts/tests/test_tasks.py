@@ -16,7 +16,7 @@ User = get_user_model()
 
 
 def test_mail_tasks_retry_with_backoff_and_jitter():
-    for task in (tasks.send_verification_code_task, tasks.send_password_reset_email_task):
+    for task in (tasks.send_verification_code_task, tasks.send_password_reset_task):
         assert OSError in task.autoretry_for
         assert task.retry_backoff and task.retry_jitter
         assert task.max_retries >= 3
@@ -44,9 +44,9 @@ def test_password_reset_mail_is_queued_after_commit_and_carries_a_working_link(
     assert response.status_code == 302 and response["Location"] == "/accounts/password_reset/done/"
     assert mail.outbox == [], "nothing is sent inside the request"
     (queued,) = callbacks
-    assert queued.func == tasks.send_password_reset_email_task.delay
+    assert queued.func == tasks.send_password_reset_task.delay
     # Run the queued task here, as a worker would (the worker path is covered below).
-    tasks.send_password_reset_email_task.apply(args=queued.args, kwargs=queued.keywords, throw=True)
+    tasks.send_password_reset_task.apply(args=queued.args, kwargs=queued.keywords, throw=True)
     assert len(mail.outbox) == 1
     body = mail.outbox[0].body
     assert "forgetful" in body
@@ -66,7 +66,9 @@ def test_password_reset_for_an_unknown_email_looks_the_same(client, django_captu
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post("/accounts/password_reset/", {"email": "nobody@example.com"})
     assert response.status_code == 302 and response["Location"] == "/accounts/password_reset/done/"
-    assert callbacks == []
+    (queued,) = callbacks  # queued like any other: the worker finds nobody and sends nothing
+    tasks.send_password_reset_task.apply(args=queued.args, kwargs=queued.keywords, throw=True)
+    assert mail.outbox == []
 
 
 def _wait_for_mail(directory: Path, count: int, timeout: float = 45.0) -> list[str]:
@@ -110,3 +112,30 @@ def test_sign_up_verify_with_the_mailed_code_through_a_real_worker(client, celer
     page = client.get("/u/mailed/")
     assert b'data-testid="verified-badge"' in page.content
     assert client.get("/api/profiles/mailed/").json()["verified"] is True
+
+
+@pytest.mark.django_db
+def test_password_reset_does_the_same_work_for_known_and_unknown_addresses(
+    client, django_capture_on_commit_callbacks
+):
+    """Response times told known from unknown addresses (17.4 vs 11.0 ms medians): the request
+    for a known one also built a token and published a task. Both now do exactly the same: one
+    task carrying only the typed address; the worker looks the address up."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    User.objects.create_user(username="known", email="known@example.com", password="old-pw-12345")
+    work, queued = {}, []
+    for address in ("known@example.com", "unknown@example.com"):
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks() as callbacks:
+            response = client.post("/accounts/password_reset/", {"email": address})
+        assert response.status_code == 302 and response["Location"] == "/accounts/password_reset/done/"
+        work[address] = (len(queries), len(callbacks))
+        queued += callbacks
+    assert work["known@example.com"] == work["unknown@example.com"], work
+    assert [c.func for c in queued] == [tasks.send_password_reset_task.delay] * 2
+    assert mail.outbox == []
+    for callback in queued:
+        assert callback.keywords["email"] in ("known@example.com", "unknown@example.com")
+        tasks.send_password_reset_task.apply(args=callback.args, kwargs=callback.keywords, throw=True)
+    assert [m.to for m in mail.outbox] == [["known@example.com"]]

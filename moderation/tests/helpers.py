@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import queue
 import threading
 import time
@@ -10,6 +11,7 @@ import time
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from accounts import guests
 from matching import pool
@@ -24,6 +26,14 @@ def make_user(username: str, **extra):
 
 def user_identity(username: str) -> Identity:
     return for_user(make_user(username))
+
+
+def established_identity(username: str) -> Identity:
+    """An account a year old: its report weighs fully towards an automatic suspension."""
+    user = make_user(username)
+    joined = timezone.now() - dt.timedelta(days=365)
+    get_user_model().objects.filter(pk=user.pk).update(date_joined=joined)
+    return for_user(user)
 
 
 def guest_identity(ip: str = "203.0.113.7") -> Identity:

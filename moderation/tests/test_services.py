@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
@@ -17,7 +18,14 @@ from leaderboard.selectors import board_key
 from matching import actions, pool
 from moderation import selectors, services
 from moderation.models import ActionKind, Ban, ModerationAction, Priority, Report, ReportStatus
-from moderation.tests.helpers import GroupListener, guest_identity, live_match, say, user_identity
+from moderation.tests.helpers import (
+    GroupListener,
+    established_identity,
+    guest_identity,
+    live_match,
+    say,
+    user_identity,
+)
 from seendr import keys
 from seendr.errors import ServiceError
 from seendr.redis_state import state
@@ -215,7 +223,7 @@ def test_lifting_one_of_two_bans_keeps_the_other(django_capture_on_commit_callba
 
 
 def test_a_guest_ban_reaches_its_ip_hash(django_capture_on_commit_callbacks):
-    from seendr.identity import hash_ip
+    from seendr.networks import hash_ip
 
     troll = guest_identity(ip="198.51.100.23")
     with django_capture_on_commit_callbacks(execute=True):
@@ -294,28 +302,32 @@ def test_the_third_distinct_report_suspends_before_it_returns_with_no_worker(
     target = user_identity("target")
     for i in range(2):
         assert services.report(
-            match_id=f"m{i}", reporter=user_identity(f"r{i}"), reported_id=target.id, reason="spam", note=""
+            match_id=f"m{i}",
+            reporter=established_identity(f"r{i}"),
+            reported_id=target.id,
+            reason="spam",
+            note="",
         )
     assert not Ban.objects.exists()
     # The ban's live side (banned set, kick) runs after commit, as in a request.
     with django_capture_on_commit_callbacks(execute=True):
+        reported_at = timezone.now()
         assert services.report(
-            match_id="m2", reporter=user_identity("r2"), reported_id=target.id, reason="spam", note=""
+            match_id="m2", reporter=established_identity("r2"), reported_id=target.id, reason="spam", note=""
         )
     ban = Ban.objects.get()
-    assert (ban.identity_id, ban.reason, ban.until, ban.created_by) == (
-        target.id,
-        services.AUTO_SUSPEND_REASON,
-        None,
-        None,
-    )
+    assert (ban.identity_id, ban.reason, ban.created_by) == (target.id, services.AUTO_SUSPEND_REASON, None)
+    # Pending review: it lasts AUTO_SUSPEND_HOURS from the report that crossed the threshold.
+    suspended_for = ban.until - reported_at
+    assert dt.timedelta(hours=settings.AUTO_SUSPEND_HOURS) <= suspended_for
+    assert suspended_for < dt.timedelta(hours=settings.AUTO_SUSPEND_HOURS, minutes=5)
     assert selectors.is_banned(identity_id=target.id)
 
 
 @override_settings(AUTO_SUSPEND_REPORTERS=3)
 def test_auto_suspension_needs_three_distinct_reporters_within_a_day(django_capture_on_commit_callbacks):
     target = user_identity("target")
-    reporters = [user_identity(f"r{i}") for i in range(3)]
+    reporters = [established_identity(f"r{i}") for i in range(3)]
     with django_capture_on_commit_callbacks(execute=True):
         services.report(match_id="m0", reporter=reporters[0], reported_id=target.id, reason="spam", note="")
         services.report(match_id="m1", reporter=reporters[0], reported_id=target.id, reason="spam", note="")
@@ -332,11 +344,8 @@ def test_auto_suspension_needs_three_distinct_reporters_within_a_day(django_capt
     with django_capture_on_commit_callbacks(execute=True):
         suspension = services.check_auto_suspend(identity_id=target.id)
     assert suspension is not None
-    assert (suspension.reason, suspension.until, suspension.created_by) == (
-        services.AUTO_SUSPEND_REASON,
-        None,
-        None,
-    )
+    assert (suspension.reason, suspension.created_by) == (services.AUTO_SUSPEND_REASON, None)
+    assert suspension.until is not None  # temporary, pending review
     assert ModerationAction.objects.get(ban=suspension).kind == ActionKind.AUTO_SUSPEND
     assert selectors.is_banned(identity_id=target.id)
     # Idempotent: a further check adds nothing; the reports stay open for review.
@@ -350,12 +359,12 @@ def test_auto_suspension_needs_three_distinct_reporters_within_a_day(django_capt
 def test_concurrent_reports_past_the_threshold_suspend_once():
     target = user_identity("target")
     services.report(
-        match_id="m0", reporter=user_identity("r0"), reported_id=target.id, reason="spam", note=""
+        match_id="m0", reporter=established_identity("r0"), reported_id=target.id, reason="spam", note=""
     )
     assert not Ban.objects.exists()
     # Six more people report at the same moment: each report checks the threshold on its own
     # request path, and the advisory lock lets exactly one of them suspend.
-    reporters = [user_identity(f"r{i}") for i in range(1, 7)]
+    reporters = [established_identity(f"r{i}") for i in range(1, 7)]
     barrier = threading.Barrier(len(reporters))
 
     def go(reporter):
@@ -401,20 +410,26 @@ def test_a_brigade_of_guests_from_one_address_counts_once(django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True):
         for i, guest in enumerate(brigade):
             services.report(match_id=f"b{i}", reporter=guest, reported_id=target.id, reason="spam", note="")
-    assert (
-        selectors.distinct_reporters_since(
-            identity_id=target.id, since=timezone.now() - dt.timedelta(hours=1)
-        )
-        == 1
+    now = timezone.now()
+    weight = selectors.reporter_weight_since(
+        identity_id=target.id,
+        since=now - dt.timedelta(hours=1),
+        established_before=now - dt.timedelta(days=7),
     )
+    assert weight == selectors.NEW_REPORTER_WEIGHT  # one voice
     assert services.check_auto_suspend(identity_id=target.id) is None
-    # Two more real people make three.
+    # Two established accounts and one more guest network make 3.
     with django_capture_on_commit_callbacks(execute=True):
+        for name in ("r1", "r2"):
+            services.report(
+                match_id=name,
+                reporter=established_identity(name),
+                reported_id=target.id,
+                reason="spam",
+                note="",
+            )
         services.report(
-            match_id="r1", reporter=user_identity("r1"), reported_id=target.id, reason="spam", note=""
-        )
-        services.report(
-            match_id="r2",
+            match_id="r3",
             reporter=guest_identity(ip="192.0.2.67"),
             reported_id=target.id,
             reason="spam",

@@ -1,6 +1,7 @@
 import io
 import json
 import logging
+import secrets
 import subprocess
 import sys
 import time
@@ -169,7 +170,11 @@ def test_production_logging_is_json_and_development_is_plain():
     code = (
         "import django, logging; django.setup(); logging.getLogger('seendr.probe').warning('hello %s', 'ops')"
     )
-    base = {"DJANGO_SETTINGS_MODULE": "seendr.settings", "SECRET_KEY": "x" * 50, "PATH": "/usr/bin:/bin"}
+    base = {
+        "DJANGO_SETTINGS_MODULE": "seendr.settings",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "PATH": "/usr/bin:/bin",
+    }
     prod = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,

@@ -146,3 +146,42 @@ def test_avatar_upload_queues_a_thumbnail(
 
     queued = [c for c in callbacks if getattr(c, "func", None) == tasks.make_avatar_thumbnail_task.delay]
     assert len(queued) == 1 and queued[0].args == (user.pk,)
+
+
+def png_with_a_hidden_payload() -> bytes:
+    """A valid PNG carrying a text chunk: what a polyglot or a tracker would hide in metadata."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("Comment", "<script>alert(1)</script>")
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 30)).save(out, "PNG", pnginfo=info)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("filename", "fmt", "suffix"),
+    [
+        ("me.pdf", "PNG", ".png"),
+        ("me.eps", "PNG", ".png"),
+        ("photo.png", "JPEG", ".jpg"),
+        ("pic.gif", "WEBP", ".webp"),
+    ],
+)
+def test_avatar_is_stored_by_its_detected_format_not_the_client_name(
+    client, make_user, settings, tmp_path, filename, fmt, suffix
+):
+    """PNG bytes sent as ``me.pdf`` were stored and served as .pdf: the suffix follows the
+    picture Pillow found, and the picture is re-encoded (nothing but pixels survives)."""
+    settings.MEDIA_ROOT = tmp_path
+    user = make_user("pic")
+    client.force_login(user)
+    data = png_with_a_hidden_payload() if fmt == "PNG" else png_bytes(fmt=fmt)
+    response = client.post("/profile/", edit_data(avatar=SimpleUploadedFile(filename, data)))
+    assert response.status_code == 302
+    stored = Profile.objects.get(user=user).avatar
+    assert stored.name.endswith(suffix), stored.name
+    saved = (tmp_path / stored.name).read_bytes()
+    assert b"<script>" not in saved
+    with Image.open(io.BytesIO(saved)) as image:
+        assert image.format == fmt

@@ -33,7 +33,7 @@ from matching.tests.wsutil import expect, matched_pair, send
 from moderation import selectors as moderation_selectors
 from moderation import services as moderation_services
 from moderation.models import Ban
-from moderation.tests.helpers import user_identity
+from moderation.tests.helpers import established_identity, user_identity
 from seendr.testing.fixtures import delete_prefixed_keys
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -81,7 +81,7 @@ def test_wiping_every_role_with_tasks_in_flight_loses_nothing_durable(
     for i in range(settings.AUTO_SUSPEND_REPORTERS):
         assert moderation_services.report(
             match_id=f"wipe{i}",
-            reporter=user_identity(f"reporter{i}"),
+            reporter=established_identity(f"reporter{i}"),
             reported_id=target.id,
             reason="spam",
             note="",
@@ -94,7 +94,7 @@ def test_wiping_every_role_with_tasks_in_flight_loses_nothing_durable(
     # Durable before any worker ran.
     assert Match.objects.filter(pk=match_id).exists(), "the finished match is not in PostgreSQL"
     ban = Ban.objects.get(identity_id=target.id)
-    assert ban.reason == moderation_services.AUTO_SUSPEND_REASON and ban.until is None
+    assert ban.reason == moderation_services.AUTO_SUSPEND_REASON and ban.until is not None
     call_command("rebuild_ban_set", stdout=StringIO())
     assert moderation_selectors.is_banned(identity_id=target.id)
 

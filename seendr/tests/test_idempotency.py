@@ -208,3 +208,37 @@ def test_with_the_state_redis_down_duplicates_still_write_once(state_redis_down)
         assert not any(a.has_header("Idempotent-Replayed") for a in answers)
     assert Report.objects.filter(match_id=match.id).count() == 1
     assert Like.objects.filter(match_id=match.id).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_multipart_post_with_a_key_is_answered_and_replayed(django_capture_on_commit_callbacks):
+    """A form post (multipart) with Idempotency-Key: CSRF reads the form first, so the raw body
+    is gone by the time the key is checked. The fingerprint must come from the parsed form."""
+    from django.conf import settings
+    from django.test import Client
+
+    from moderation.models import Report
+    from moderation.tests.helpers import live_match, make_user
+    from seendr.identity import for_user
+
+    alice_user = make_user("alice")
+    match_id = live_match(for_user(alice_user), for_user(make_user("bob")))
+    client = Client(enforce_csrf_checks=True)
+    client.cookies[settings.CSRF_COOKIE_NAME] = "A" * 32
+    client.force_login(alice_user)
+
+    def report(reason: str):
+        return client.post(
+            f"/api/matches/{match_id}/report/",
+            data={"reason": reason, "note": "form post", "csrfmiddlewaretoken": "A" * 32},
+            headers={"Idempotency-Key": "form-1"},
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = report("spam")
+    assert first.status_code == 201, first.content
+    again = report("spam")
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    assert report("nudity").status_code == 422  # same key, another form: refused
+    assert Report.objects.count() == 1

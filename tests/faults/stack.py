@@ -259,6 +259,9 @@ class Stack:
             RATE_LIMIT_LOGIN_IP="10000/1m",
             RATE_LIMIT_LOGIN_USER="10000/1m",
             RATE_LIMIT_GUEST_IP="10000/1m",
+            # ...and hold dozens of chat sockets from it, reconnecting after each fault.
+            CHAT_SOCKETS_PER_NETWORK="10000",
+            RATE_LIMIT_WS_CONNECT="10000/1m",
         )
         env.update(extra)
         return env
