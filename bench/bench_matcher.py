@@ -83,8 +83,7 @@ async def _seed_redis(tag: str, proc: int, count: int, now: float) -> None:
             pipe.sadd(keys.blocks(a), b)
             pipe.expire(keys.blocks(a), 3600)
         for a, b, at in recent[2 * i : 2 * (i + 5000)]:
-            pipe.zadd(keys.recent_partners(a), {b: at})
-            pipe.expire(keys.recent_partners(a), 3600)
+            pipe.set(keys.recent_partners(a), f";{b}={at!r}", ex=3600)
         await pipe.execute()
 
 
@@ -95,18 +94,17 @@ async def _worker_main(
     seed_now = time.time()
     if impl == "redis":
         from matching import pool
+        from matching.types import Matched, Preferences
 
         await _seed_redis(tag, proc, max_joins + 3, seed_now)
         lang = "en"
 
         async def join_one(ident: str, interests: list[str]) -> bool:
-            prefs = pool.Preferences(interests=tuple(interests), lang=lang)
-            return (
-                await pool.join(
-                    identity_id=ident, prefs=prefs, channel_name=f"bench.{ident}", now=time.time()
-                )
-                is not None
+            prefs = Preferences(interests=tuple(interests), lang=lang)
+            outcome = await pool.join(
+                identity_id=ident, prefs=prefs, channel_name=f"bench.{ident}", now=time.time()
             )
+            return isinstance(outcome, Matched)
 
         closers = []
     else:
@@ -288,7 +286,8 @@ def throughput(
 
 
 async def _curve(levels: list[int], samples: int, budget: harness.Budget) -> list[dict]:
-    from matching import pool
+    from matching import pool, presence
+    from matching.types import Matched, Preferences, Queued
 
     fill_counter = iter(range(10**9))
     fillers: list[str] = []  # filler tags still waiting
@@ -297,11 +296,11 @@ async def _curve(levels: list[int], samples: int, budget: harness.Budget) -> lis
     async def add_fillers(k: int) -> None:
         async def one(n: int) -> None:
             ftag = f"f{tag}x{n}"
-            prefs = pool.Preferences(interests=(ftag,), lang="en")
+            prefs = Preferences(interests=(ftag,), lang="en")
             res = await pool.join(
                 identity_id=f"g{ftag}", prefs=prefs, channel_name=f"bench.{ftag}", now=time.time()
             )
-            if res is None:
+            if isinstance(res, Queued):
                 fillers.append(ftag)
 
         sem = asyncio.Semaphore(64)
@@ -331,16 +330,16 @@ async def _curve(levels: list[int], samples: int, budget: harness.Budget) -> lis
                 break
             target = fillers.pop(rng.randrange(len(fillers)))
             ident = f"gm{tag}x{level}x{i}"
-            prefs = pool.Preferences(interests=(target, "zz-none"), lang="en")
+            prefs = Preferences(interests=(target, "zz-none"), lang="en")
             t0 = time.perf_counter()
             res = await pool.join(
                 identity_id=ident, prefs=prefs, channel_name=f"bench.{ident}", now=time.time()
             )
             matched_lat.append(time.perf_counter() - t0)
-            if res is None or res.partner_id != f"g{target}":
+            if not isinstance(res, Matched) or res.pairing.partner_id != f"g{target}":
                 wrong += 1
             q_ident = f"gq{tag}x{level}x{i}"
-            prefs = pool.Preferences(interests=(f"q{tag}x{level}x{i}",), lang="en")
+            prefs = Preferences(interests=(f"q{tag}x{level}x{i}",), lang="en")
             t0 = time.perf_counter()
             res = await pool.join(
                 identity_id=q_ident, prefs=prefs, channel_name=f"bench.{q_ident}", now=time.time()
@@ -348,7 +347,7 @@ async def _curve(levels: list[int], samples: int, budget: harness.Budget) -> lis
             queued_lat.append(time.perf_counter() - t0)
             await pool.leave_pool(identity_id=q_ident)
             await add_fillers(1)
-        counts = await asyncio.to_thread(pool.pool_counts)
+        counts = await asyncio.to_thread(presence.pool_counts)
         rows.append(
             {
                 "waiting": level,
@@ -369,8 +368,9 @@ def main(budget_s: float) -> int:
     harness.django_setup()
     try:
         from matching import pool
+        from matching.types import Preferences
 
-        pool.Preferences(interests=("a",), lang="en")
+        Preferences(interests=("a",), lang="en")
         asyncio.run(_probe(pool))
     except Exception as exc:
         harness.not_measured(
@@ -560,10 +560,12 @@ def main(budget_s: float) -> int:
 
 async def _probe(pool) -> None:
     """Fail fast (NotImplementedError) if the pool is still a stub."""
+    from matching.types import Preferences
+
     ident = f"gprobe{os.getpid()}"
     await pool.join(
         identity_id=ident,
-        prefs=pool.Preferences(interests=("probe",), lang="en"),
+        prefs=Preferences(interests=("probe",), lang="en"),
         channel_name="bench.probe",
         now=time.time(),
     )

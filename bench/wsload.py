@@ -296,8 +296,41 @@ async def run_async(plan: dict[str, Any], ramp_done, go_at) -> dict[str, Any]:
     for conn in held + churners:
         beats.append(asyncio.create_task(_heartbeat(conn, plan["heartbeat_seconds"], hold_until, rng)))
     await asyncio.sleep(max(0.0, churn_start - time.monotonic()))
-    bucket = TokenBucket(plan["churn_rate"])
-    await asyncio.gather(*(_churn_client(c, plan["tag"], bucket, churn_until, stats) for c in churners))
+    steps_out = []
+    if plan.get("churn_steps"):
+        # A staircase of offered rates on the same held sockets; each step reports its own window.
+        for n, (rate, seconds) in enumerate(plan["churn_steps"]):
+            step = Stats()
+            bucket = TokenBucket(rate)
+            t_start = time.monotonic()
+            until = t_start + seconds
+            await asyncio.gather(
+                *(_churn_client(c, f"{plan['tag']}s{n}", bucket, until, step) for c in churners)
+            )
+            t_end = time.monotonic()
+            for c in churners:  # nobody stays queued or matched into the next step
+                with contextlib.suppress(Exception):
+                    await c.send({"type": "leave"})
+            await asyncio.sleep(0.5)
+            for c in churners:
+                while not c.queue.empty():
+                    c.queue.get_nowait()
+            steps_out.append(
+                {
+                    "rate": rate,
+                    "window": [t_start, t_end],
+                    "relay": step.relay,
+                    "sent_relay": step.sent_relay,
+                    "lost_relay": step.lost_relay,
+                    "joins": step.joins,
+                    "matches": step.matches,
+                    "errors": step.errors,
+                }
+            )
+        hold_until = time.monotonic() + 1.0
+    else:
+        bucket = TokenBucket(plan["churn_rate"])
+        await asyncio.gather(*(_churn_client(c, plan["tag"], bucket, churn_until, stats) for c in churners))
     await asyncio.sleep(max(0.0, hold_until - time.monotonic()))
     stats.held_at_end = sum(1 for c in held + churners if c.open)
     stats.closed_early = len(held) + len(churners) - stats.held_at_end
@@ -328,6 +361,7 @@ async def run_async(plan: dict[str, Any], ramp_done, go_at) -> dict[str, Any]:
         "queued_waits": stats.queued_waits,
         "churners": len(churners),
         "held": len(held),
+        "steps": steps_out,
     }
 
 

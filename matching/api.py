@@ -19,7 +19,8 @@ import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from matching import actions, pool, presence, selectors
+from matching import actions, presence, selectors
+from matching.types import MatchingUnavailable
 from moderation.models import NOTE_MAX_LENGTH, Reason
 from seendr import identity as identities
 from seendr.errors import ServiceError
@@ -35,7 +36,7 @@ def online(request: HttpRequest) -> JsonResponse:
     """``{"online": N, "waiting": N, "in_call": N}``; 503 with a JSON error when Redis is away."""
     try:
         return JsonResponse(presence.counts())
-    except (redis.RedisError, pool.MatchingUnavailable):
+    except (redis.RedisError, MatchingUnavailable):
         log.warning("online counts unavailable", exc_info=True)
         return json_error(503, "unavailable", "Counts are temporarily unavailable.")
 

@@ -12,7 +12,7 @@ import logging
 import redis
 from django.conf import settings
 
-from matching import pool
+from matching import selectors
 from matching.models import Match
 from seendr import keys
 from seendr.redis_state import state
@@ -56,7 +56,7 @@ def _transcript(match_id: str) -> list:
 
 def _live_record(match_id: str) -> dict | None:
     try:
-        return pool.match_record(match_id=match_id)
+        return selectors.match_record(match_id=match_id)
     except Exception as exc:  # noqa: BLE001 - evidence is best effort; the report must still land
         log.warning("report evidence: live record of %s unreadable: %s", match_id, exc)
         return None

@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from matching.pool import Preferences
+from matching.types import FrameError, Preferences, error_frame
 from moderation.models import NOTE_MAX_LENGTH
-from seendr.errors import ServiceError
+
+__all__ = ["Frame", "FrameError", "error_frame", "parse", "preferences"]
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_CHAT_CHARS = 1000
@@ -25,24 +26,6 @@ CLIENT_TYPES = ("join", "next", "leave", "signal", "chat", "ping", "like", "repo
 
 _LANG_PRIMARY = re.compile(r"^[a-z]{2}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-
-
-class FrameError(ServiceError):
-    """A refused frame: becomes ``{"type":"error","code":..,"message":..}``; the socket stays open."""
-
-    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
-        super().__init__(code, message)
-        self.retry_after = retry_after
-
-    def frame(self) -> dict[str, Any]:
-        return error_frame(self.code, self.message, self.retry_after)
-
-
-def error_frame(code: str, message: str, retry_after: int | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
-    if retry_after is not None:
-        frame["retry_after"] = retry_after
-    return frame
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A per-socket heartbeat task cost several Redis round trips per socket every few seconds; this
 refreshes every socket of the process in one pipelined round trip per batch and hands only the
-sockets that must act (replaced, partner gone) back to their consumer.
+sockets that must act (replaced, partner gone) back to their session.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.conf import settings
 from matching import presence, services
 
 if TYPE_CHECKING:
-    from matching.consumers import ChatConsumer
+    from matching.session import ChatSession
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +37,17 @@ class Heartbeats:
     """
 
     def __init__(self) -> None:
-        self.sockets: dict[ChatConsumer, None] = {}
+        self.sockets: dict[ChatSession, None] = {}
         self.task: asyncio.Task | None = None
         self.follow_ups: set[asyncio.Task] = set()
 
-    def add(self, consumer: ChatConsumer) -> None:
-        self.sockets[consumer] = None
+    def add(self, session: ChatSession) -> None:
+        self.sockets[session] = None
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._loop())
 
-    def discard(self, consumer: ChatConsumer) -> None:
-        self.sockets.pop(consumer, None)
+    def discard(self, session: ChatSession) -> None:
+        self.sockets.pop(session, None)
 
     def _follow_up_done(self, task: asyncio.Task) -> None:
         self.follow_ups.discard(task)
@@ -84,9 +84,9 @@ class Heartbeats:
             results += await services.heartbeat_sockets(sockets=batch, now=now)
         # Follow-ups run beside the loop: a socket busy under its lock never delays the next beat
         # of the others.
-        for (consumer, entry), result in zip(pairs, results, strict=True):
+        for (session, entry), result in zip(pairs, results, strict=True):
             if not result.owned or result.partner_suspect:
-                task = asyncio.get_running_loop().create_task(consumer.after_beat(entry, result))
+                task = asyncio.get_running_loop().create_task(session.after_beat(entry, result))
                 self.follow_ups.add(task)
                 task.add_done_callback(self._follow_up_done)
         if pairs[0][0].channel_layer is not None:

@@ -6,7 +6,7 @@ than ``PRESENCE_WINDOW_SECONDS`` do not count (a server that died takes its sock
 it within one window) and are trimmed whenever the count is broadcast. The key itself carries a
 TTL of two windows, refreshed by every heartbeat, so an idle site leaves nothing behind.
 
-``waiting`` and ``in_call`` come from the pool (:func:`matching.pool.pool_counts`).
+``waiting`` and ``in_call`` come from the pool's own sets (:func:`pool_counts`).
 
 The ``online`` frame is pushed to the ``presence`` group at most once per
 ``ONLINE_BROADCAST_SECONDS`` across every server: a change (connect, disconnect, heartbeat) asks
@@ -24,10 +24,9 @@ import weakref
 from typing import Any
 
 import redis
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from matching import pool
+from matching.types import MatchingUnavailable
 from seendr import keys
 from seendr.redis_state import astate, state
 
@@ -84,21 +83,27 @@ def online_count_sync(*, now: float) -> int:
 def counts(*, now: float | None = None) -> dict[str, int]:
     """``{"online", "waiting", "in_call"}`` for the API and the landing page.
 
-    Raises ``redis.RedisError`` or ``pool.MatchingUnavailable`` when the state Redis is away.
+    Raises ``redis.RedisError`` or ``MatchingUnavailable`` when the state Redis is away.
     """
     now = time.time() if now is None else now
-    result = {"online": online_count_sync(now=now), "waiting": 0, "in_call": 0}
+    return {"online": online_count_sync(now=now), **pool_counts(now=now)}
+
+
+def pool_counts(*, now: float | None = None) -> dict[str, int]:
+    """``{"waiting": N, "in_call": N}`` with O(1)/O(log N) commands (SCARD, ZCOUNT).
+
+    ``waiting`` may include ghosts for up to a ticket TTL plus a sweep interval; ``in_call`` counts
+    both people of every match heartbeated within ``MATCH_CURRENT_TTL_SECONDS``.
+    """
+    since = (time.time() if now is None else now) - settings.MATCH_CURRENT_TTL_SECONDS
     try:
-        pool_part = pool.pool_counts()
-    except NotImplementedError:  # the pool module not wired yet: presence alone still answers
-        pool_part = {}
-    result["waiting"] = int(pool_part.get("waiting", 0))
-    result["in_call"] = int(pool_part.get("in_call", 0))
-    return result
-
-
-async def acounts(*, now: float | None = None) -> dict[str, int]:
-    return await sync_to_async(counts, thread_sensitive=False)(now=now)
+        pipe = state().pipeline(transaction=False)
+        pipe.scard(keys.pool_waiting())
+        pipe.zcount(keys.pool_live_matches(), since, "+inf")
+        waiting, live = pipe.execute()
+    except redis.exceptions.RedisError as exc:
+        raise MatchingUnavailable("Matching is temporarily unavailable.") from exc
+    return {"waiting": int(waiting), "in_call": 2 * int(live)}
 
 
 # --- The throttled broadcast --------------------------------------------------------------

@@ -16,6 +16,7 @@ import redis
 
 from matching import presence
 from matching.models import Match
+from matching.types import MatchingUnavailable
 from seendr import keys, redis_state
 from seendr.identity import is_match_id
 
@@ -81,3 +82,12 @@ def talk_seconds_sql(
 
     sql = f"{side('user_a_id')} UNION ALL {side('user_b_id')}"
     return sql, params
+
+
+def match_record(*, match_id: str) -> dict[str, str] | None:
+    """The live or recently ended match hash (``a``, ``b``, ``started_at``, ``ended_at``...), or None."""
+    try:
+        record = redis_state.state().hgetall(keys.live_match(match_id))
+    except redis.exceptions.RedisError as exc:
+        raise MatchingUnavailable("Matching is temporarily unavailable.") from exc
+    return record or None

@@ -1,13 +1,13 @@
 """Services of the chat socket: identities, socket ownership, relays, ending matches, history.
 
-The consumer (``matching/consumers.py``) validates frames and calls these; the pool
-(``matching/pool.py``) owns the atomic matching state. Everything here that talks to Redis is
-asyncio (``astate()``) except the history writer, which runs in a Celery worker.
+The chat session (``matching/session.py``) calls these; the pool (``matching/pool.py``) owns the
+atomic matching state. Everything the live loop calls is asyncio and never blocks the event loop;
+the database work goes through ``database_sync_to_async`` or the history writer's thread
+(``matching/history.py``). The sync doors at the end serve tasks, commands and moderation.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -23,16 +23,26 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from leaderboard import services as leaderboard_services
-from matching import pool, presence
+from matching import history, pool, presence
 from matching.models import NAME_MAX_LENGTH, EndReason, Match
-from matching.tasks import record_match_task
+from matching.types import (
+    AlreadyMatched,
+    EndedMatch,
+    JoinOutcome,
+    Matched,
+    MatchingUnavailable,
+    NotQueued,
+    Pairing,
+    Preferences,
+    Replaced,
+)
 from moderation import services as moderation_services
 from profiles import interests as interest_tags
 from profiles import selectors as profile_selectors
 from seendr import identity as identities
 from seendr import keys
 from seendr.identity import IDENTITY_ID_MAX_LENGTH, Identity
-from seendr.redis_state import aexecute_with_scripts, astate, lua
+from seendr.redis_state import aexecute_with_scripts, astate, lua, state
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +57,8 @@ PARTNER_REASONS = {
     EndReason.BLOCK: "leave",
 }
 
-# Fire-and-forget work (task enqueueing) must not be garbage-collected while it runs.
-_background: set[asyncio.Future] = set()
+# The public card a partner sees in ``matched``.
+CARD_FIELDS = ("name", "guest", "country", "interests", "likes")
 
 
 # --- Identities -----------------------------------------------------------------------------
@@ -269,6 +279,127 @@ async def notify_partner(*, channel_layer: Any, partner_channel: str, message: d
         log.warning("could not reach partner channel %s", partner_channel, exc_info=True)
 
 
+# --- Joining and matching ------------------------------------------------------------------
+
+
+def card_json(card: dict[str, Any]) -> str:
+    """The public card as it rides in a ticket (compact JSON; never a raw tab)."""
+    return json.dumps(
+        {k: card.get(k) for k in CARD_FIELDS}, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+
+
+def public_card(card: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a card a partner sees, with defaults for any that are missing."""
+    defaults = {"name": "Someone", "guest": True, "country": "", "interests": [], "likes": 0}
+    return {k: card[k] if card.get(k) is not None else defaults[k] for k in CARD_FIELDS}
+
+
+async def leave(*, identity_id: str) -> bool:
+    """Take the caller out of the waiting pool. True if it was queued."""
+    return await pool.leave_pool(identity_id=identity_id)
+
+
+async def current_match(*, identity_id: str) -> tuple[str, str, str] | None:
+    """(match_id, partner_id, partner_channel) of the caller's live match, or None."""
+    return await pool.current_match(identity_id=identity_id)
+
+
+async def join(
+    *, identity_id: str, prefs: Preferences, channel_name: str, card: str, now: float, channel_layer: Any
+) -> JoinOutcome:
+    """Pair the caller or queue it; ``Matched`` as the initiator has already told the partner.
+
+    Recovery: a live match recorded for this very socket (someone paired it a moment ago) is
+    taken up; a live match of an older socket of the identity is ended first, then it joins.
+    """
+    try:
+        outcome = await pool.join(
+            identity_id=identity_id, prefs=prefs, channel_name=channel_name, now=now, card_json=card
+        )
+    except AlreadyMatched as exc:
+        if exc.channel == channel_name:
+            return Matched(exc.pairing)
+        await finish_match(
+            identity_id=identity_id, reason=EndReason.DISCONNECT, now=now, channel_layer=channel_layer
+        )
+        outcome = await pool.join(
+            identity_id=identity_id, prefs=prefs, channel_name=channel_name, now=now, card_json=card
+        )
+    return await _announced(
+        outcome, identity_id=identity_id, channel_name=channel_name, card=card, channel_layer=channel_layer
+    )
+
+
+async def retry(
+    *, identity_id: str, prefs: Preferences, channel_name: str, card: str, now: float, channel_layer: Any
+) -> JoinOutcome:
+    """Re-run the matcher for a waiting socket (at a widening boundary or on its timer).
+
+    Recovery: paired meanwhile -> ``Matched``; the ticket lapsed (a stall longer than its TTL)
+    -> join again, unless a newer socket of the identity took over (``Replaced``).
+    """
+    try:
+        outcome = await pool.retry(identity_id=identity_id, now=now)
+    except AlreadyMatched as exc:
+        return Matched(exc.pairing) if exc.channel == channel_name else Replaced()
+    except NotQueued:
+        if not await refresh_socket(identity_id=identity_id, channel_name=channel_name):
+            return Replaced()
+        return await join(
+            identity_id=identity_id,
+            prefs=prefs,
+            channel_name=channel_name,
+            card=card,
+            now=now,
+            channel_layer=channel_layer,
+        )
+    return await _announced(
+        outcome, identity_id=identity_id, channel_name=channel_name, card=card, channel_layer=channel_layer
+    )
+
+
+async def _announced(
+    outcome: JoinOutcome, *, identity_id: str, channel_name: str, card: str, channel_layer: Any
+) -> JoinOutcome:
+    """The initiator hands the partner everything its ``matched`` frame needs: no read-back."""
+    if isinstance(outcome, Matched) and outcome.pairing.initiator:
+        p = outcome.pairing
+        await notify_partner(
+            channel_layer=channel_layer,
+            partner_channel=p.partner_channel,
+            message={
+                "type": "match.found",
+                "match_id": p.match_id,
+                "partner_id": identity_id,
+                "partner_channel": channel_name,
+                "card": card,
+                "common": ",".join(p.common_interests),
+                "stage": p.stage,
+                "started_at": p.started_at,
+                "waited": p.partner_waited_seconds,
+                "partner_waited": p.waited_seconds,
+            },
+        )
+    return outcome
+
+
+def passive_pairing(*, event: dict[str, Any]) -> Pairing:
+    """The pairing a ``match.found`` message describes, seen from the side it was sent to."""
+    return Pairing(
+        match_id=str(event["match_id"]),
+        partner_id=str(event["partner_id"]),
+        partner_channel=str(event["partner_channel"]),
+        initiator=False,
+        common_interests=tuple(t for t in str(event.get("common") or "").split(",") if t),
+        stage=str(event.get("stage") or "anyone"),
+        started_at=float(event.get("started_at") or 0),
+        waited_seconds=float(event.get("waited") or 0),
+        partner_waited_seconds=float(event.get("partner_waited") or 0),
+        partner_card=pool.parse_card(event.get("card")),
+    )
+
+
 # --- Ending a match -------------------------------------------------------------------------
 
 
@@ -280,7 +411,7 @@ async def finish_match(
     channel_layer: Any,
     ended_by: str | None = None,
     names: dict[str, str] | None = None,
-) -> pool.EndedMatch | None:
+) -> EndedMatch | None:
     """End the caller's live match, tell the partner at once, and queue the history write.
 
     ``reason`` is an :class:`EndReason` value; ``ended_by`` defaults to the caller (it is the
@@ -295,12 +426,14 @@ async def finish_match(
         partner_channel=ended.partner_channel,
         message={"type": "partner.left", "match_id": ended.match_id, "reason": PARTNER_REASONS[reason]},
     )
-    enqueue_history(ended=ended, ended_by=ended_by or identity_id, reason=reason, names=names or {})
+    history.publish(
+        history_payload(ended=ended, ended_by=ended_by or identity_id, reason=reason, names=names or {})
+    )
     return ended
 
 
 def history_payload(
-    *, ended: pool.EndedMatch, ended_by: str, reason: str, names: dict[str, str]
+    *, ended: EndedMatch, ended_by: str, reason: str, names: dict[str, str]
 ) -> dict[str, Any]:
     """The JSON-safe arguments of :func:`record_match` for one ended match."""
     return {
@@ -315,35 +448,6 @@ def history_payload(
         "end_reason": reason,
         "common_interests": list(ended.common_interests),
     }
-
-
-def _send_history_task(payload: dict[str, Any]) -> None:
-    try:
-        # A short retry policy: a broker outage must cost a thread seconds, not minutes.
-        record_match_task.apply_async(
-            kwargs={"payload": payload},
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
-        )
-    except Exception:  # history is worth a log line, never a dead socket
-        log.exception("could not enqueue match history for %s", payload.get("match_id"))
-
-
-def enqueue_history(*, ended: pool.EndedMatch, ended_by: str, reason: str, names: dict[str, str]) -> None:
-    """Queue the Postgres write of an ended match without blocking the caller's event loop.
-
-    The broker publish runs in a worker thread; if the broker is down it is logged and dropped
-    (the socket carries on). Called without a running loop (tests, commands) it publishes inline.
-    """
-    payload = history_payload(ended=ended, ended_by=ended_by, reason=reason, names=names)
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        _send_history_task(payload)
-        return
-    future = loop.run_in_executor(None, _send_history_task, payload)
-    _background.add(future)
-    future.add_done_callback(_background.discard)
 
 
 def _name_of(identity_id: str) -> str:
@@ -405,6 +509,108 @@ def record_match(
             # Inside the transaction: the leaderboard defers its Redis writes to after commit.
             _record_talk_time(match)
     return match, created
+
+
+def _row(payload: dict[str, Any], accounts: set[int]) -> Match:
+    identity_a, identity_b = payload["identity_a"], payload["identity_b"]
+    user_a = identities.user_id_from_identity(identity_a)
+    user_b = identities.user_id_from_identity(identity_b)
+    started_at, ended_at = float(payload["started_at"]), float(payload["ended_at"])
+    return Match(
+        pk=payload["match_id"],
+        identity_a=identity_a,
+        identity_b=identity_b,
+        user_a_id=user_a if user_a in accounts else None,
+        user_b_id=user_b if user_b in accounts else None,
+        name_a=(payload.get("name_a") or _name_of(identity_a))[:NAME_MAX_LENGTH],
+        name_b=(payload.get("name_b") or _name_of(identity_b))[:NAME_MAX_LENGTH],
+        common_interests=[
+            str(tag)[: interest_tags.MAX_LENGTH] for tag in payload.get("common_interests") or ()
+        ],
+        started_at=_aware(started_at),
+        ended_at=_aware(max(ended_at, started_at)),
+        duration_seconds=max(0.0, ended_at - started_at),
+        ended_by=str(payload["ended_by"])[:IDENTITY_ID_MAX_LENGTH],
+        end_reason=payload["end_reason"],
+    )
+
+
+def record_matches(payloads: Sequence[dict[str, Any]]) -> list[Match]:
+    """Write finished matches (``history_payload`` dicts) in one transaction and one bulk insert.
+
+    Idempotent on ``match_id``: rows already there are skipped, and only newly created rows feed
+    the talk-time leaderboard (after commit). Returns the rows created. Raises ValueError for an
+    unknown end reason (nothing of the batch is written).
+    """
+    unique = {p["match_id"]: p for p in payloads}
+    for payload in unique.values():
+        if payload["end_reason"] not in EndReason.values:
+            raise ValueError(f"unknown end reason {payload['end_reason']!r}")
+    user_ids = {
+        uid
+        for p in unique.values()
+        for uid in (
+            identities.user_id_from_identity(p["identity_a"]),
+            identities.user_id_from_identity(p["identity_b"]),
+        )
+        if uid is not None
+    }
+    accounts = (
+        set(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", flat=True))
+        if user_ids
+        else set()
+    )
+    with transaction.atomic():
+        existing = set(Match.objects.filter(pk__in=list(unique)).values_list("pk", flat=True))
+        rows = [_row(p, accounts) for mid, p in unique.items() if mid not in existing]
+        Match.objects.bulk_create(rows, ignore_conflicts=True)
+        for row in rows:
+            _record_talk_time(row)
+    return rows
+
+
+# --- Sync doors for tasks, commands and moderation ------------------------------------------
+
+
+def remove_from_pool(*, identity_id: str) -> bool:
+    """Take an identity out of the waiting pool now (a ban). True if it was queued."""
+    keys_, args = pool.leave_call(identity_id=identity_id)
+    return bool(lua("matching", "leave").run(state(), keys_, args))
+
+
+def sweep_pool(*, now: float) -> dict[str, int]:
+    """SCAN the pool sets and drop members whose ticket expired; forget lapsed live matches.
+
+    Returns ``{"sets": scanned sets, "members": members checked, "removed": ghosts removed,
+    "live_expired": lapsed live-match entries dropped}``. Cost is O(pool); run from a beat task.
+    """
+    client = state()
+    script = lua("matching", "sweep")
+    tag = keys.pool_tag()
+    counts = {"sets": 0, "members": 0, "removed": 0, "live_expired": 0}
+
+    def sweep(set_key: str, batch: list[str]) -> None:
+        counts["removed"] += script.run(client, [set_key], [tag, *batch])
+        counts["members"] += len(batch)
+
+    try:
+        for pattern in keys.pool_set_patterns():
+            for set_key in client.scan_iter(match=pattern, count=500):
+                counts["sets"] += 1
+                batch: list[str] = []
+                for member in client.sscan_iter(set_key, count=500):
+                    batch.append(member)
+                    if len(batch) >= 500:
+                        sweep(set_key, batch)
+                        batch = []
+                if batch:
+                    sweep(set_key, batch)
+        counts["live_expired"] = client.zremrangebyscore(
+            keys.pool_live_matches(), "-inf", f"({now - settings.MATCH_CURRENT_TTL_SECONDS}"
+        )
+    except redis.exceptions.RedisError as exc:
+        raise MatchingUnavailable("Matching is temporarily unavailable.") from exc
+    return counts
 
 
 def _record_talk_time(match: Match) -> None:

@@ -8,7 +8,8 @@ import logging
 import redis
 from django.dispatch import receiver
 
-from matching import pool
+from matching import services
+from matching.types import MatchingUnavailable
 from moderation.signals import ban_issued
 
 log = logging.getLogger(__name__)
@@ -16,10 +17,10 @@ log = logging.getLogger(__name__)
 
 @receiver(ban_issued, dispatch_uid="matching.leave_pool_on_ban")
 def leave_pool_on_ban(sender, *, identity_id: str, **kwargs) -> None:
-    # Runs after a ban commits, in the sync thread that committed it: the pool's sync client.
+    # Runs after a ban commits, in the sync thread that committed it: a sync service.
     try:
-        pool.leave_pool_sync(identity_id=identity_id)
-    except (pool.MatchingUnavailable, redis.RedisError) as exc:
+        services.remove_from_pool(identity_id=identity_id)
+    except (MatchingUnavailable, redis.RedisError) as exc:
         log.warning(
             "ban %s: could not remove from the pool (the matcher skips banned ids): %s", identity_id, exc
         )

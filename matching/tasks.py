@@ -19,7 +19,11 @@ from django.db import DatabaseError
     max_retries=8,
 )
 def record_match_task(payload: dict[str, Any]) -> bool:
-    """Write one ended match to Postgres. Safe to run twice: the match id is the primary key."""
+    """Write one ended match to Postgres. Safe to run twice: the match id is the primary key.
+
+    Nothing enqueues this any more (each web process writes its history itself, see
+    ``matching/history.py``); it stays registered so messages an older release queued still drain.
+    """
     from matching import services
 
     _, created = services.record_match(**payload)

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from matching import pool
+from matching import services as matching_services
 from moderation import services as moderation_services
 from moderation.models import Ban, Report
 from profiles import cache
@@ -64,7 +64,7 @@ def record_task_outcome(*, task: str, outcome: str, task_id: str = "", error: st
 
 def sweep_pool(*, now: float | None = None) -> dict[str, int]:
     """Drop ghost tickets from the matching pool (the matching app's sweep)."""
-    return pool.sweep_stale(now=time.time() if now is None else now)
+    return matching_services.sweep_pool(now=time.time() if now is None else now)
 
 
 def warm_profile_cache(*, limit: int = 10_000, batch_size: int = 500) -> int:

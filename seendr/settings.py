@@ -269,6 +269,8 @@ MATCH_RECENT_PARTNERS = env_int("MATCH_RECENT_PARTNERS", 5)
 MATCH_SAMPLE_SIZE = env_int("MATCH_SAMPLE_SIZE", 16)
 # Per-minute time-to-match statistics are kept this long.
 MATCH_STATS_TTL_SECONDS = env_int("MATCH_STATS_TTL_SECONDS", 7200)
+# How often each web process writes its finished matches to PostgreSQL (one bulk insert).
+MATCH_HISTORY_FLUSH_SECONDS = env_float("MATCH_HISTORY_FLUSH_SECONDS", 0.5)
 
 # --- Chat socket (matching/consumers.py) -------------------------------------------------
 

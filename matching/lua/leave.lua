@@ -1,6 +1,7 @@
 --[[
 leave.lua: take the caller out of the waiting pool. Called by matching.pool.leave_pool.
-Key layout: see match.lua (T = the pool prefix, {pool} tag).
+Key layout: see match.lua (T = the pool prefix, {pool} tag; the ticket is a tab separated string
+"joined ints lang ...").
 
 KEYS[1] caller ticket   KEYS[2] waiting set
 ARGV[1] T   ARGV[2] caller id
@@ -11,14 +12,16 @@ then deletes the ticket. Returns 1 if a ticket existed, else 0.
 
 local T = ARGV[1]
 local me = ARGV[2]
-local h = redis.call("HMGET", KEYS[1], "ints", "lang")
 redis.call("SREM", KEYS[2], me)
-if h[1] then
-  for tag in string.gmatch(h[1], "[^,]+") do
-    redis.call("SREM", T .. "interest:" .. tag, me)
-  end
+local ticket = redis.call("GET", KEYS[1])
+if not ticket then
+  return 0
 end
-if h[2] and h[2] ~= "" then
-  redis.call("SREM", T .. "lang:" .. h[2], me)
+local _, _, ints, lang = string.find(ticket, "^[^\t]*\t([^\t]*)\t([^\t]*)")
+for tag in string.gmatch(ints or "", "[^,]+") do
+  redis.call("SREM", T .. "interest:" .. tag, me)
+end
+if lang and lang ~= "" then
+  redis.call("SREM", T .. "lang:" .. lang, me)
 end
 return redis.call("DEL", KEYS[1])

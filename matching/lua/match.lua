@@ -7,10 +7,13 @@ Key layout (T = ARGV[1], the pool prefix ending in the {pool} hash tag, keys.poo
   T.."waiting"            set of waiting identity ids
   T.."interest:"..tag     set of waiting ids per interest tag
   T.."lang:"..code        set of waiting ids per language
-  T.."ticket:"..id        hash: id joined ints lang ch country olang ocountry band inst  (TTL)
+  T.."ticket:"..id        string, tab separated (TTL):
+                          joined ints lang ch country olang ocountry band inst card
+                          (card, the public card as JSON, is last and may be empty)
   T.."current:"..id       string: match id the identity is in                          (TTL)
-  T.."match:"..mid        hash: a b chan_a chan_b started_at common stage wait_a wait_b  (TTL)
-  T.."recent:"..id        zset: partner id -> matched at (cooldown)                     (TTL)
+  T.."match:"..mid        hash: a b chan_a chan_b started_at common stage wait_a wait_b
+                          card_a (the initiator's card, for the passive side)          (TTL)
+  T.."recent:"..id        string ";id=at;id=at": the last partners and when (cooldown)  (TTL)
   T.."blocks:"..id        set: ids this identity blocked (read only, profiles writes it)
   T.."banned"             zset: id -> ban expiry (read only, moderation writes it)
 Keys of the caller are declared; keys of sampled candidates and of tag/lang sets are built here
@@ -25,22 +28,28 @@ ARGV[1] T                    ARGV[2] "join" | "retry"   ARGV[3] caller id
 ARGV[4] now (unix seconds)   ARGV[5] fresh match id     ARGV[6] ticket TTL (s)
 ARGV[7] current-match TTL    ARGV[8] interest-stage s   ARGV[9] anyone-stage s
 ARGV[10] sample per set      ARGV[11] cooldown s        ARGV[12] recent partners kept
-ARGV[13] stats TTL           ARGV[14] instance
-join only: ARGV[15] channel  ARGV[16] interests "a,b"   ARGV[17] lang ("" = none)
-           ARGV[18] country  ARGV[19] only_lang "1"/"0" ARGV[20] only_country  ARGV[21] band
+ARGV[13] stats TTL
+join only: ARGV[14] the ticket without its join time: "ints\tlang\tch\tcountry\tolang\tocountry\tband\tinst\tcard"
 
 Returns one of (numbers as strings: Redis would truncate Lua floats):
-  {"matched", mid, partner, partner_channel, "a,b common", stage, started_at, my_wait, partner_wait}
-  {"queued", stage, my_wait}
-  {"already", mid, partner, partner_channel}    caller is in a live match
+  {"matched", mid, partner, partner_channel, "a,b common", stage, started_at, my_wait, partner_wait,
+   partner_card}
+  {"queued", stage, my_wait, waiting}           waiting = members of the waiting set now
+  {"already", mid, partner, partner_channel, "a,b common", stage, started_at, my_wait, partner_wait,
+   partner_card, initiator "1"/"0", my_channel}  caller is in a live match
   {"banned", until}                             caller is banned (its ticket is removed)
   {"gone"}                                      retry without a ticket
 
 Stages: 0 interest, 1 language, 2 anyone, from each side's own wait; a stage the ticket cannot
-use is skipped (no interests -> never 0, no lang -> never 1). A pair's quality is 0 (shared
-interest and equal language, "" = none), 1 (same non-empty language) or 2; it forms only if
-quality <= stage for BOTH sides. Cost: at most ARGV[10] SRANDMEMBER samples per interest set
-(<= 10), the language set and the waiting set, each costing a bounded number of commands.
+use is skipped (no interests -> never 0, no lang -> never 1). A pair's quality is 0 (a shared
+interest, and the same language unless either side left it open), 1 (same non-empty language)
+or 2; it forms only if quality <= stage for BOTH sides. Among equals the same language wins.
+
+Cost, per call: one MGET for the caller's own keys (ticket, current match, recent partners), one
+SRANDMEMBER per usable set (its interest sets, at most 10, its language set, the waiting set), one
+MGET of every sampled ticket, and for the compatible ones two batch checks (ZMSCORE banned,
+SMISMEMBER blocks) plus two per candidate tried (the candidate's blocks and recent partners).
+Nothing grows with the pool.
 ]]
 
 local T = ARGV[1]
@@ -56,42 +65,62 @@ local sample = tonumber(ARGV[10])
 local cooldown = tonumber(ARGV[11])
 local keep = tonumber(ARGV[12])
 local stats_ttl = tonumber(ARGV[13])
-local instance = ARGV[14]
 
 local STAGE_NAMES = { [0] = "interest", [1] = "language", [2] = "anyone" }
-local FIELDS = { "joined", "ints", "lang", "ch", "country", "olang", "ocountry", "band" }
+local find, sub = string.find, string.sub
 
 local function fmt(x)
   return string.format("%.3f", x)
 end
 
-local function split(s)
-  local list, set = {}, {}
-  if s and s ~= "" then
-    for t in string.gmatch(s, "[^,]+") do
-      if not set[t] then
-        list[#list + 1] = t
-        set[t] = true
+-- A ticket string -> table. The card (last field) may contain anything but a raw tab.
+local TICKET = "^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t[^\t]*\t?(.*)$"
+local function parse(s)
+  local joined, ints_s, lang, ch, country, olang, ocountry, band, card = string.match(s, TICKET)
+  local ints, iset = {}, {}
+  if ints_s and ints_s ~= "" then
+    for tag in string.gmatch(ints_s, "[^,]+") do
+      if not iset[tag] then
+        ints[#ints + 1] = tag
+        iset[tag] = true
       end
     end
   end
-  return list, set
+  return {
+    joined = tonumber(joined) or now, ints_s = ints_s or "", ints = ints, iset = iset, lang = lang or "",
+    ch = ch or "", country = country or "", olang = olang or "0", ocountry = ocountry or "", band = band or "",
+    card = card or "",
+  }
 end
 
-local function ticket_from(h)
-  local ints, iset = split(h[2])
-  return {
-    joined = tonumber(h[1]) or now,
-    ints_s = h[2] or "",
-    ints = ints,
-    iset = iset,
-    lang = h[3] or "",
-    ch = h[4] or "",
-    country = h[5] or "",
-    olang = h[6] or "0",
-    ocountry = h[7] or "",
-    band = h[8] or "",
-  }
+-- When a recent-partners string (";id=at;id=at") says we met ``id``, or nil.
+local function met_at(recent, id)
+  if not recent then
+    return nil
+  end
+  local _, e = find(recent, ";" .. id .. "=", 1, true)
+  if not e then
+    return nil
+  end
+  return tonumber(string.match(recent, "^[%d%.]+", e + 1))
+end
+
+local function cooling(recent, id)
+  local at = met_at(recent, id)
+  return at ~= nil and now - at < cooldown
+end
+
+-- The recent-partners string with ``id`` met now, keeping the last ``keep`` entries.
+local function remember(recent, id)
+  local kept = {}
+  for other, at in string.gmatch(recent or "", ";([^=;]+)=([^;]+)") do
+    if other ~= id then
+      kept[#kept + 1] = ";" .. other .. "=" .. at
+    end
+  end
+  kept[#kept + 1] = ";" .. id .. "=" .. ARGV[4]
+  local first = math.max(1, #kept - keep + 1)
+  return table.concat(kept, "", first)
 end
 
 local function stage_of(t)
@@ -141,43 +170,39 @@ local function accepts(x, y)
   return true
 end
 
-local function banned(id)
-  local until_ = redis.call("ZSCORE", KEYS[4], id)
-  if until_ and tonumber(until_) > now then
-    return until_
-  end
-  return nil
-end
-
-local function recently_met(recent_key, other)
-  local at = redis.call("ZSCORE", recent_key, other)
-  return at and (now - tonumber(at)) < cooldown
-end
-
 -- 1. The caller itself: banned, or already in a live match?
-local stored = redis.call("HMGET", KEYS[1], unpack(FIELDS))
-local has_ticket = stored[1] and true or false
-local old = has_ticket and ticket_from(stored) or nil
+local own = redis.call("MGET", KEYS[1], KEYS[2], KEYS[5])
+local old = own[1] and parse(own[1]) or nil
+local cur = own[2]
+local my_recent = own[3]
 
-local ban = banned(me)
-if ban then
+local ban = redis.call("ZSCORE", KEYS[4], me)
+if ban and tonumber(ban) > now then
   if old then
     unqueue(me, KEYS[1], old)
   end
   return { "banned", ban }
 end
 
-local cur = redis.call("GET", KEYS[2])
 if cur then
-  local m = redis.call("HMGET", T .. "match:" .. cur, "a", "b", "chan_a", "chan_b", "ended_at")
-  if m[1] and not m[5] then
+  local m = redis.call(
+    "HMGET", T .. "match:" .. cur,
+    "a", "b", "chan_a", "chan_b", "common", "stage", "started_at", "wait_a", "wait_b", "card_a", "ended_at"
+  )
+  if m[1] and not m[11] then
     if old then
       unqueue(me, KEYS[1], old)
     end
     if m[1] == me then
-      return { "already", cur, m[2], m[4] or "" }
+      return {
+        "already", cur, m[2], m[4] or "", m[5] or "", m[6] or "", m[7] or "", m[8] or "0", m[9] or "0", "", "1",
+        m[3] or "",
+      }
     end
-    return { "already", cur, m[1], m[3] or "" }
+    return {
+      "already", cur, m[1], m[3] or "", m[5] or "", m[6] or "", m[7] or "", m[9] or "0", m[8] or "0",
+      m[10] or "", "0", m[4] or "",
+    }
   end
   redis.call("DEL", KEYS[2])
 end
@@ -189,109 +214,21 @@ if mode == "retry" then
   end
   mine = old
 else
-  mine = ticket_from({
-    old and fmt(old.joined) or ARGV[4], ARGV[16], ARGV[17], ARGV[15], ARGV[18], ARGV[19], ARGV[20], ARGV[21],
-  })
+  mine = parse((old and fmt(old.joined) or ARGV[4]) .. "\t" .. ARGV[14])
 end
 local my_stage = stage_of(mine)
 
--- 2. Sample candidates from the sets this stage can use; keep the best compatible one.
-local seen = { [me] = true }
-local ghosts = {}
-local best = nil
-
-local function better(a, b)
-  if b == nil then
-    return true
-  end
-  if a.q ~= b.q then
-    return a.q < b.q
-  end
-  if a.nc ~= b.nc then
-    return a.nc > b.nc
-  end
-  if a.band ~= b.band then
-    return a.band > b.band
-  end
-  if a.t.joined ~= b.t.joined then
-    return a.t.joined < b.t.joined
-  end
-  return a.id < b.id
-end
-
-local function consider(id, set_key)
-  if ghosts[id] then
-    redis.call("SREM", set_key, id)
-    return
-  end
-  if seen[id] then
-    return
-  end
-  seen[id] = true
-  local tkey = T .. "ticket:" .. id
-  local h = redis.call("HMGET", tkey, unpack(FIELDS))
-  if not h[1] then
-    -- A ghost: its socket stopped heartbeating. Never handed out; cleaned here, lazily.
-    ghosts[id] = true
-    redis.call("SREM", set_key, id)
-    redis.call("SREM", KEYS[3], id)
-    return
-  end
-  local t = ticket_from(h)
-  if not (accepts(mine, t) and accepts(t, mine)) then
-    return
-  end
-  local common = {}
-  for _, tag in ipairs(mine.ints) do
-    if t.iset[tag] then
-      common[#common + 1] = tag
+-- 2. Sample candidates from the sets this stage can use.
+local ids, from, seen = {}, {}, { [me] = true }
+local function sample_set(set_key)
+  for _, id in ipairs(redis.call("SRANDMEMBER", set_key, sample)) do
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+      from[#ids] = set_key
     end
   end
-  local q = 2
-  if #common > 0 and t.lang == mine.lang then
-    q = 0
-  elseif t.lang ~= "" and t.lang == mine.lang then
-    q = 1
-  end
-  if q > my_stage or q > stage_of(t) then
-    return
-  end
-  local band = 0
-  if mine.band ~= "" and t.band == mine.band then
-    band = 1
-  end
-  local cand = { id = id, t = t, tkey = tkey, q = q, nc = #common, band = band, common = common }
-  if not better(cand, best) then
-    return
-  end
-  -- Redis-side checks last, only for a candidate that would win.
-  if banned(id) then
-    unqueue(id, tkey, t)
-    return
-  end
-  if redis.call("EXISTS", T .. "current:" .. id) == 1 then
-    unqueue(id, tkey, t)
-    return
-  end
-  if redis.call("SISMEMBER", KEYS[6], id) == 1 then
-    return
-  end
-  if redis.call("SISMEMBER", T .. "blocks:" .. id, me) == 1 then
-    return
-  end
-  if recently_met(KEYS[5], id) or recently_met(T .. "recent:" .. id, me) then
-    return
-  end
-  best = cand
 end
-
-local function sample_set(set_key)
-  local members = redis.call("SRANDMEMBER", set_key, sample)
-  for _, id in ipairs(members) do
-    consider(id, set_key)
-  end
-end
-
 for _, tag in ipairs(mine.ints) do
   sample_set(T .. "interest:" .. tag)
 end
@@ -302,16 +239,96 @@ if my_stage >= 2 then
   sample_set(KEYS[3])
 end
 
--- 3a. A match: take both out of the pool, record it for both sides.
+-- 3. Keep the compatible ones, best first; Redis-side checks (bans, blocks, cooldown) last.
+local cands = {}
+if #ids > 0 then
+  local tkeys = {}
+  for n, id in ipairs(ids) do
+    tkeys[n] = T .. "ticket:" .. id
+  end
+  local raw = redis.call("MGET", unpack(tkeys))
+  for n, id in ipairs(ids) do
+    if not raw[n] then
+      -- A ghost: its socket stopped heartbeating. Never handed out; cleaned here, lazily.
+      redis.call("SREM", from[n], id)
+      if from[n] ~= KEYS[3] then
+        redis.call("SREM", KEYS[3], id)
+      end
+    else
+      local t = parse(raw[n])
+      if accepts(mine, t) and accepts(t, mine) then
+        local common = {}
+        for _, tag in ipairs(mine.ints) do
+          if t.iset[tag] then
+            common[#common + 1] = tag
+          end
+        end
+        local same_lang = t.lang == mine.lang
+        local q = 2
+        if #common > 0 and (same_lang or t.lang == "" or mine.lang == "") then
+          q = 0
+        elseif t.lang ~= "" and same_lang then
+          q = 1
+        end
+        if q <= my_stage and q <= stage_of(t) then
+          cands[#cands + 1] = {
+            id = id, t = t, tkey = tkeys[n], q = q, nc = #common, common = common,
+            sl = same_lang and 1 or 0, band = (mine.band ~= "" and t.band == mine.band) and 1 or 0,
+          }
+        end
+      end
+    end
+  end
+end
+
+local best = nil
+if #cands > 0 then
+  table.sort(cands, function(a, b)
+    if a.q ~= b.q then
+      return a.q < b.q
+    end
+    if a.sl ~= b.sl then
+      return a.sl > b.sl
+    end
+    if a.nc ~= b.nc then
+      return a.nc > b.nc
+    end
+    if a.band ~= b.band then
+      return a.band > b.band
+    end
+    if a.t.joined ~= b.t.joined then
+      return a.t.joined < b.t.joined
+    end
+    return a.id < b.id
+  end)
+  local cids = {}
+  for n, c in ipairs(cands) do
+    cids[n] = c.id
+  end
+  local bans = redis.call("ZMSCORE", KEYS[4], unpack(cids))
+  local blocked = redis.call("SMISMEMBER", KEYS[6], unpack(cids))
+  for n, c in ipairs(cands) do
+    if bans[n] and tonumber(bans[n]) > now then
+      unqueue(c.id, c.tkey, c.t)
+    elseif blocked[n] == 0 and not cooling(my_recent, c.id) then
+      if redis.call("SISMEMBER", T .. "blocks:" .. c.id, me) == 0 then
+        c.recent = redis.call("GET", T .. "recent:" .. c.id)
+        if not cooling(c.recent, me) then
+          best = c
+          break
+        end
+      end
+    end
+  end
+end
+
+-- 4a. A match: take both out of the pool, record it for both sides.
 if best then
   if old then
     unqueue(me, KEYS[1], old)
   end
   unqueue(best.id, best.tkey, best.t)
   local mkey = T .. "match:" .. new_mid
-  if redis.call("EXISTS", mkey) == 1 then
-    return redis.error_reply("match id collision")
-  end
   local my_wait = wait_of(mine)
   local partner_wait = wait_of(best.t)
   local common_s = table.concat(best.common, ",")
@@ -319,27 +336,28 @@ if best then
   redis.call(
     "HSET", mkey,
     "a", me, "b", best.id, "chan_a", mine.ch, "chan_b", best.t.ch, "started_at", ARGV[4],
-    "common", common_s, "stage", stage_name, "wait_a", fmt(my_wait), "wait_b", fmt(partner_wait)
+    "common", common_s, "stage", stage_name, "wait_a", fmt(my_wait), "wait_b", fmt(partner_wait),
+    "card_a", mine.card
   )
   redis.call("EXPIRE", mkey, current_ttl)
   redis.call("SET", KEYS[2], new_mid, "EX", current_ttl)
   redis.call("SET", T .. "current:" .. best.id, new_mid, "EX", current_ttl)
   redis.call("ZADD", KEYS[7], ARGV[4], new_mid)
-  for _, pair in ipairs({ { KEYS[5], best.id }, { T .. "recent:" .. best.id, me } }) do
-    redis.call("ZADD", pair[1], ARGV[4], pair[2])
-    redis.call("ZREMRANGEBYRANK", pair[1], 0, -(keep + 1))
-    redis.call("EXPIRE", pair[1], cooldown)
+  redis.call("SET", KEYS[5], remember(my_recent, best.id), "EX", cooldown)
+  redis.call("SET", T .. "recent:" .. best.id, remember(best.recent, me), "EX", cooldown)
+  if redis.call("INCR", KEYS[8]) == 1 then
+    redis.call("EXPIRE", KEYS[8], stats_ttl)
   end
-  redis.call("INCR", KEYS[8])
-  redis.call("EXPIRE", KEYS[8], stats_ttl)
-  redis.call("RPUSH", KEYS[9], fmt(my_wait), fmt(partner_wait))
-  redis.call("EXPIRE", KEYS[9], stats_ttl)
+  if redis.call("RPUSH", KEYS[9], fmt(my_wait), fmt(partner_wait)) == 2 then
+    redis.call("EXPIRE", KEYS[9], stats_ttl)
+  end
   return {
     "matched", new_mid, best.id, best.t.ch, common_s, stage_name, ARGV[4], fmt(my_wait), fmt(partner_wait),
+    best.t.card,
   }
 end
 
--- 3b. No match: add or refresh the caller's ticket (a second join keeps the first join time).
+-- 4b. No match: add or refresh the caller's ticket (a second join keeps the first join time).
 if mode == "join" then
   if old then
     for _, tag in ipairs(old.ints) do
@@ -351,14 +369,10 @@ if mode == "join" then
       redis.call("SREM", T .. "lang:" .. old.lang, me)
     end
   end
-  redis.call(
-    "HSET", KEYS[1],
-    "id", me, "joined", fmt(mine.joined), "ints", mine.ints_s, "lang", mine.lang, "ch", mine.ch,
-    "country", mine.country, "olang", mine.olang, "ocountry", mine.ocountry, "band", mine.band,
-    "inst", instance
-  )
+  redis.call("SET", KEYS[1], fmt(mine.joined) .. "\t" .. ARGV[14], "EX", ticket_ttl)
+else
+  redis.call("EXPIRE", KEYS[1], ticket_ttl)
 end
-redis.call("EXPIRE", KEYS[1], ticket_ttl)
 -- Re-adding on retry also heals a membership a sweep raced away.
 redis.call("SADD", KEYS[3], me)
 for _, tag in ipairs(mine.ints) do
@@ -367,4 +381,4 @@ end
 if mine.lang ~= "" then
   redis.call("SADD", T .. "lang:" .. mine.lang, me)
 end
-return { "queued", STAGE_NAMES[my_stage], fmt(wait_of(mine)) }
+return { "queued", STAGE_NAMES[my_stage], fmt(wait_of(mine)), tostring(redis.call("SCARD", KEYS[3])) }

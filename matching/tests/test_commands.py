@@ -7,9 +7,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from matching import pool
+from matching.types import Preferences
 from seendr import keys
 from seendr.redis_state import state
+from seendr.testing import poolsync
 from seendr.testing.factories import make_match
 from seendr.testing.servers import manage
 
@@ -30,8 +31,8 @@ def run(name: str, *args: str) -> tuple[str, str]:
 def test_matching_stats_reports_the_pool_now():
     now = time.time()
     make_match(waited=4.0, now=now)
-    prefs = pool.Preferences.from_client(interests=["knitting"])
-    assert pool.join_sync(identity_id="gwaiting00001", prefs=prefs, channel_name="c.w", now=now) is None
+    prefs = Preferences.from_client(interests=["knitting"])
+    assert poolsync.join(identity_id="gwaiting00001", prefs=prefs, channel_name="c.w", now=now) is None
 
     out, _ = run("matching_stats")
     lines = dict(line.rsplit(None, 1) for line in out.splitlines()[:5])
@@ -57,8 +58,8 @@ def test_matching_stats_fails_clearly_without_redis():
 
 def test_sweep_pool_removes_ghosts_and_keeps_live_tickets():
     now = time.time()
-    prefs = pool.Preferences.from_client(interests=["jazz"])
-    assert pool.join_sync(identity_id="gliving000001", prefs=prefs, channel_name="c.l", now=now) is None
+    prefs = Preferences.from_client(interests=["jazz"])
+    assert poolsync.join(identity_id="gliving000001", prefs=prefs, channel_name="c.l", now=now) is None
     state().sadd(keys.pool_waiting(), "gghost0000003")  # a member whose ticket is gone
 
     out, _ = run("sweep_pool")

@@ -150,18 +150,7 @@ def live_pair():
     runner.run(still_relays())
     runner.run(a_comm.disconnect())
     runner.run(b_comm.disconnect())
-    runner.run(_settle())
     runner.stop()
-
-
-async def _settle() -> None:
-    """Let the consumers' background work (the match-history enqueue) finish on this loop, so
-    no future bound to it is left behind for a later test to await."""
-    from matching import services
-
-    loop = asyncio.get_running_loop()
-    pending = [f for f in list(services._background) if f.get_loop() is loop]
-    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _partner_heard(b_comm) -> list:

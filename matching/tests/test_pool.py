@@ -14,9 +14,19 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from matching import pool
-from matching.pool import Preferences
+from matching import pool, presence, selectors, services
+from matching.types import (
+    AlreadyMatched,
+    Banned,
+    Matched,
+    MatchingUnavailable,
+    NotQueued,
+    Pairing,
+    Preferences,
+    Queued,
+)
 from seendr import keys, redis_state
+from seendr.testing import poolsync
 
 T0 = 1_800_000_000.0
 
@@ -26,7 +36,7 @@ def prefs(interests=(), lang=None, **kw) -> Preferences:
 
 
 def join(identity_id: str, now: float, interests=(), lang=None, channel: str | None = None, **kw):
-    return pool.join_sync(
+    return poolsync.join(
         identity_id=identity_id,
         prefs=prefs(interests, lang, **kw),
         channel_name=channel or f"chan.{identity_id}",
@@ -64,20 +74,36 @@ def test_preferences_from_client_normalises_and_never_raises():
         Preferences(lang="english")
 
 
-def test_stage_for_boundaries_and_skipped_stages(settings):
+async def test_queued_reports_the_stage_from_the_ticket_own_wait_and_the_pool_size(settings):
     settings.MATCH_INTEREST_SECONDS = 3
     settings.MATCH_ANYONE_SECONDS = 8
-    assert pool.stage_for(waited_seconds=0) == "interest"
-    assert pool.stage_for(waited_seconds=2.99) == "interest"
-    assert pool.stage_for(waited_seconds=3) == "language"
-    assert pool.stage_for(waited_seconds=7.99) == "language"
-    assert pool.stage_for(waited_seconds=8) == "anyone"
-    assert pool.stage_for(waited_seconds=0, has_interests=False) == "language"
-    assert pool.stage_for(waited_seconds=0, has_interests=False, has_lang=False) == "anyone"
-    assert pool.stage_for(waited_seconds=3, has_lang=False) == "anyone"
-    assert pool.next_boundary(waited_seconds=1) == 2
-    assert pool.next_boundary(waited_seconds=5) == 3
-    assert pool.next_boundary(waited_seconds=9) is None
+    try:
+
+        async def stage(ident: str, now: float, **kw) -> tuple[str, int]:
+            if kw:
+                q = await pool.join(identity_id=ident, prefs=prefs(**kw), channel_name="c", now=now)
+            else:
+                q = await pool.retry(identity_id=ident, now=now)
+            assert isinstance(q, Queued)
+            return q.stage, q.waiting
+
+        assert await stage("a", T0, interests=["chess"], lang="en") == ("interest", 1)
+        assert await stage("a", T0 + 2.99) == ("interest", 1)
+        assert await stage("a", T0 + 3) == ("language", 1)
+        assert await stage("a", T0 + 7.99) == ("language", 1)
+        assert await stage("a", T0 + 8) == ("anyone", 1)
+        # Stages a ticket cannot use are skipped.
+        r().sadd(keys.blocks("b"), "a", "c", "d")
+        r().sadd(keys.blocks("c"), "d")
+        r().sadd(keys.blocks("d"), "a")
+        assert await stage("b", T0, lang="en") == ("language", 2)
+        assert await stage("c", T0, lang=None) == ("anyone", 3)
+        assert await stage("d", T0, interests=["go"]) == ("interest", 4)
+        assert await stage("d", T0 + 3) == ("anyone", 4)
+        # A second join keeps the first join time, so the stage keeps widening.
+        assert await stage("d", T0 + 8.5, interests=["go"]) == ("anyone", 4)
+    finally:
+        await redis_state.astate().aclose()
 
 
 # --- Pairing ------------------------------------------------------------------------------
@@ -92,23 +118,24 @@ def test_shared_interest_pairs_at_once_and_records_both_sides():
     assert p.common_interests == ("chess",) and p.stage == "interest"
     assert p.started_at == T0 + 1.5 and p.waited_seconds == 0 and p.partner_waited_seconds == 1.5
 
-    passive = pool.get_pairing_sync(identity_id="ga")
-    assert passive is not None
+    with pytest.raises(AlreadyMatched) as info:
+        poolsync.retry(identity_id="ga", now=T0 + 2)
+    passive = info.value.pairing
     assert (passive.match_id, passive.partner_id, passive.partner_channel) == (p.match_id, "gb", "chan.b")
-    assert passive.initiator is False and passive.waited_seconds == 1.5
-    assert pool.current_match_sync(identity_id="ga") == (p.match_id, "gb", "chan.b")
-    assert pool.current_match_sync(identity_id="gb") == (p.match_id, "ga", "chan.ga")
+    assert passive.initiator is False and passive.waited_seconds == 1.5 and info.value.channel == "chan.ga"
+    assert poolsync.current_match(identity_id="ga") == (p.match_id, "gb", "chan.b")
+    assert poolsync.current_match(identity_id="gb") == (p.match_id, "ga", "chan.ga")
     # Both are out of every pool set and have no ticket.
     assert not queued("ga") and not queued("gb")
     assert r().scard(keys.pool_interest("music")) == 0 and r().scard(keys.pool_interest("chess")) == 0
     assert r().scard(keys.pool_language("en")) == 0
-    assert pool.pool_counts() == {"waiting": 0, "in_call": 2}
+    assert presence.pool_counts() == {"waiting": 0, "in_call": 2}
 
 
 def test_no_shared_interest_waits_while_both_are_in_the_interest_stage():
     assert join("ga", T0, ["music"], "en") is None
     assert join("gb", T0 + 0.5, ["chess"], "en") is None
-    assert pool.pool_counts()["waiting"] == 2
+    assert presence.pool_counts()["waiting"] == 2
 
 
 def test_more_common_interests_preferred():
@@ -122,8 +149,8 @@ def test_shared_interest_preferred_over_longer_waiting_stranger():
     join("caller", T0, ["chess"], "en")
     join("old", T0 + 0.1, ["knitting"], "de")
     join("one", T0 + 0.2, ["chess"], "de")  # shares an interest, not the language: waits too
-    assert pool.pool_counts()["waiting"] == 3
-    p = pool.retry_sync(identity_id="caller", now=T0 + 20)
+    assert presence.pool_counts()["waiting"] == 3
+    p = poolsync.retry(identity_id="caller", now=T0 + 20)
     assert (p.partner_id, p.stage, p.common_interests) == ("one", "anyone", ("chess",))
 
 
@@ -141,27 +168,44 @@ def test_widening_reaches_language_then_anyone_on_time(settings):
     # Same language, no shared interest: both must be past 3 s.
     join("a", T0, ["music"], "en")
     join("b", T0 + 1, ["chess"], "en")
-    assert pool.retry_sync(identity_id="a", now=T0 + 2.99) is None
-    assert pool.retry_sync(identity_id="a", now=T0 + 3.5) is None  # b has waited 2.5 s only
-    p = pool.retry_sync(identity_id="b", now=T0 + 4)
+    assert poolsync.retry(identity_id="a", now=T0 + 2.99) is None
+    assert poolsync.retry(identity_id="a", now=T0 + 3.5) is None  # b has waited 2.5 s only
+    p = poolsync.retry(identity_id="b", now=T0 + 4)
     assert p is not None and p.partner_id == "a" and p.stage == "language"
     assert p.waited_seconds == 3 and p.partner_waited_seconds == 4
 
     # Different languages, no shared interest: both must be past 8 s.
     join("c", T0, ["music"], "de")
     join("d", T0 + 5, ["chess"], "fr")
-    assert pool.retry_sync(identity_id="c", now=T0 + 7.9) is None
-    assert pool.retry_sync(identity_id="c", now=T0 + 9) is None  # d: 4 s
-    assert pool.retry_sync(identity_id="d", now=T0 + 12.9) is None  # d: 7.9 s
-    p = pool.retry_sync(identity_id="d", now=T0 + 13)
+    assert poolsync.retry(identity_id="c", now=T0 + 7.9) is None
+    assert poolsync.retry(identity_id="c", now=T0 + 9) is None  # d: 4 s
+    assert poolsync.retry(identity_id="d", now=T0 + 12.9) is None  # d: 7.9 s
+    p = poolsync.retry(identity_id="d", now=T0 + 13)
     assert p is not None and p.partner_id == "c" and p.stage == "anyone"
 
 
 def test_shared_interest_but_different_language_is_not_an_interest_match():
     join("a", T0, ["chess"], "en")
     assert join("b", T0 + 1, ["chess"], "de") is None
-    p = pool.retry_sync(identity_id="b", now=T0 + 9)
+    p = poolsync.retry(identity_id="b", now=T0 + 9)
     assert p is not None and p.stage == "anyone" and p.common_interests == ("chess",)
+
+
+def test_any_language_is_a_wildcard_at_the_interest_stage_and_the_same_language_is_preferred():
+    join("de_chess", T0, ["chess"], "de")
+    p = join("anylang", T0 + 1, ["chess"])  # no language: anyone who shares an interest
+    assert (p.partner_id, p.stage, p.common_interests) == ("de_chess", "interest", ("chess",))
+    join("open", T0 + 2, ["go"])
+    p = join("fr_go", T0 + 3, ["go"], "fr")  # and the other way round
+    assert (p.partner_id, p.stage) == ("open", "interest")
+    # Among interest matches, the same language wins over an open one that waited longer.
+    r().sadd(keys.blocks("x_any"), "x_en")
+    join("x_any", T0, ["film"])
+    join("x_en", T0 + 1, ["film"], "en")
+    assert join("y_en", T0 + 2, ["film"], "en").partner_id == "x_en"
+    # A hard language filter still refuses an open language.
+    join("strict", T0, ["art"], "en", only_lang=True)
+    assert join("open_art", T0 + 1, ["art"]) is None
 
 
 def test_no_interests_and_no_language_match_anyone_at_once_but_not_a_newcomer_with_interests():
@@ -187,8 +231,8 @@ def test_blocked_either_way_never_matched(blocker):
     r().sadd(keys.blocks(blocker), other)
     join("a", T0, ["chess"], "en")
     assert join("b", T0 + 1, ["chess"], "en") is None
-    assert pool.retry_sync(identity_id="a", now=T0 + 60) is None
-    assert pool.retry_sync(identity_id="b", now=T0 + 60) is None
+    assert poolsync.retry(identity_id="a", now=T0 + 60) is None
+    assert poolsync.retry(identity_id="b", now=T0 + 60) is None
     # Someone else still matches.
     assert join("c", T0 + 61, ["chess"], "en").partner_id in {"a", "b"}
 
@@ -197,12 +241,12 @@ def test_cooldown_after_a_match_then_allowed_again(settings):
     settings.MATCH_COOLDOWN_SECONDS = 600
     join("a", T0, ["chess"])
     m = join("b", T0 + 1, ["chess"])
-    assert pool.end_match_sync(identity_id="b", now=T0 + 30).match_id == m.match_id
+    assert poolsync.end_match(identity_id="b", now=T0 + 30).match_id == m.match_id
     assert join("a", T0 + 31, ["chess"]) is None
     assert join("b", T0 + 32, ["chess"]) is None
-    assert pool.retry_sync(identity_id="a", now=T0 + 300) is None
+    assert poolsync.retry(identity_id="a", now=T0 + 300) is None
     assert r().ttl(keys.recent_partners("a")) > 590
-    p = pool.retry_sync(identity_id="a", now=T0 + 1 + 600)
+    p = poolsync.retry(identity_id="a", now=T0 + 1 + 600)
     assert p is not None and p.partner_id == "b"
 
 
@@ -211,8 +255,9 @@ def test_recent_partners_keeps_only_the_last_few(settings):
     for i in range(7):
         join(f"p{i}", T0 + i * 10, ["chess"])
         assert join("me", T0 + i * 10 + 1, ["chess"]).partner_id == f"p{i}"
-        pool.end_match_sync(identity_id="me", now=T0 + i * 10 + 2)
-    assert r().zrange(keys.recent_partners("me"), 0, -1) == [f"p{i}" for i in range(2, 7)]
+        poolsync.end_match(identity_id="me", now=T0 + i * 10 + 2)
+    remembered = [entry.split("=")[0] for entry in r().get(keys.recent_partners("me")).split(";")[1:]]
+    assert remembered == [f"p{i}" for i in range(2, 7)]
 
 
 def test_banned_candidate_skipped_and_removed_banned_caller_refused():
@@ -220,9 +265,7 @@ def test_banned_candidate_skipped_and_removed_banned_caller_refused():
     join("bad2", T0 - 5, ["chess"])
     join("bad", T0 - 4, ["go"], "en")
     r().zadd(keys.banned(), {"bad": T0 + 3600, "bad2": T0 + 3600})
-    with pytest.raises(pool.Banned) as info:
-        join("bad", T0 + 1, ["go"], "en")
-    assert info.value.until == T0 + 3600
+    assert join("bad", T0 + 1, ["go"], "en") == Banned(until=T0 + 3600)
     assert not queued("bad") and r().scard(keys.pool_interest("go")) == 0
     assert r().scard(keys.pool_language("en")) == 0
     # The banned candidate is never handed out, and leaves the pool when sampled.
@@ -238,22 +281,22 @@ def test_only_lang_holds_both_ways():
     late = T0 + 60  # everyone at "anyone": only the hard filters can refuse
     join("en_only", T0, lang="en", only_lang=True)
     join("de", T0, lang="de")
-    assert pool.retry_sync(identity_id="de", now=late) is None  # en_only refuses de
-    assert pool.retry_sync(identity_id="en_only", now=late) is None  # and is not handed de either
+    assert poolsync.retry(identity_id="de", now=late) is None  # en_only refuses de
+    assert poolsync.retry(identity_id="en_only", now=late) is None  # and is not handed de either
     join("fr", T0, lang="fr")
-    assert pool.retry_sync(identity_id="de", now=late).partner_id == "fr"
+    assert poolsync.retry(identity_id="de", now=late).partner_id == "fr"
 
 
 def test_only_country_holds_both_ways():
     late = T0 + 60
     join("wants_de", T0, country="FR", only_country="DE")
     join("fr", T0, country="FR")
-    assert pool.retry_sync(identity_id="fr", now=late) is None  # wants_de refuses fr
-    pool.leave_pool_sync(identity_id="fr")
+    assert poolsync.retry(identity_id="fr", now=late) is None  # wants_de refuses fr
+    poolsync.leave_pool(identity_id="fr")
     # wants_de would take this German, but the German only takes someone from the US.
     join("de_wants_us", T0, country="DE", only_country="US")
-    assert pool.retry_sync(identity_id="de_wants_us", now=late) is None
-    assert pool.retry_sync(identity_id="wants_de", now=late) is None
+    assert poolsync.retry(identity_id="de_wants_us", now=late) is None
+    assert poolsync.retry(identity_id="wants_de", now=late) is None
     assert join("de_ok", T0, country="DE").partner_id == "wants_de"
 
 
@@ -266,11 +309,11 @@ def test_ghost_ticket_never_handed_out_and_cleaned_lazily():
     while r().exists(keys.ticket("ghost")):
         pass
     assert join("live", T0 + 1, ["chess"], "en") is None
-    assert pool.retry_sync(identity_id="live", now=T0 + 30) is None
+    assert poolsync.retry(identity_id="live", now=T0 + 30) is None
     assert not r().sismember(keys.pool_interest("chess"), "ghost")
     assert not r().sismember(keys.pool_waiting(), "ghost")
-    with pytest.raises(pool.NotQueued):
-        pool.retry_sync(identity_id="ghost", now=T0 + 31)
+    with pytest.raises(NotQueued):
+        poolsync.retry(identity_id="ghost", now=T0 + 31)
 
 
 def test_sweep_stale_removes_ghosts_from_every_pool_set_and_keeps_the_living():
@@ -279,7 +322,7 @@ def test_sweep_stale_removes_ghosts_from_every_pool_set_and_keeps_the_living():
     for i in range(0, 30, 3):
         r().delete(keys.ticket(f"g{i}"))
     r().zadd(keys.pool_live_matches(), {"lapsed": T0 - 1000, "fresh": T0})
-    counts = pool.sweep_stale(now=T0 + 10)
+    counts = services.sweep_pool(now=T0 + 10)
     assert counts["removed"] == 10 * 4  # waiting, chess, t0, and the language set
     assert counts["live_expired"] == 1 and counts["sets"] == 7
     ghosts = {f"g{i}" for i in range(0, 30, 3)}
@@ -287,7 +330,7 @@ def test_sweep_stale_removes_ghosts_from_every_pool_set_and_keeps_the_living():
         for key in r().scan_iter(match=pattern):
             assert not (set(r().smembers(key)) & ghosts), key
     assert r().scard(keys.pool_waiting()) == 20
-    assert pool.sweep_stale(now=T0 + 10)["removed"] == 0
+    assert services.sweep_pool(now=T0 + 10)["removed"] == 0
 
 
 def test_double_join_refreshes_one_ticket_newest_channel_wins():
@@ -297,8 +340,8 @@ def test_double_join_refreshes_one_ticket_newest_channel_wins():
     assert not r().sismember(keys.pool_interest("chess"), "a")
     assert not r().sismember(keys.pool_language("en"), "a")
     assert r().sismember(keys.pool_language("de"), "a")
-    ticket = r().hgetall(keys.ticket("a"))
-    assert ticket["ch"] == "tab2" and float(ticket["joined"]) == T0  # widening keeps running
+    joined, _ints, _lang, channel = r().get(keys.ticket("a")).split("\t")[:4]
+    assert channel == "tab2" and float(joined) == T0  # widening keeps running
     p = join("b", T0 + 3, ["music"], "de")
     assert p.partner_channel == "tab2" and p.partner_waited_seconds == 3
 
@@ -309,36 +352,33 @@ def test_two_tabs_joining_at_once_are_matched_at_most_once():
     def tab(n: int):
         try:
             return join("twotabs", T0 + 1, ["chess"], channel=f"tab{n}")
-        except pool.AlreadyMatched as exc:
+        except AlreadyMatched as exc:
             return exc
 
     with ThreadPoolExecutor(2) as ex:
         results = list(ex.map(tab, [1, 2]))
-    pairings = [x for x in results if isinstance(x, pool.Pairing)]
+    pairings = [x for x in results if isinstance(x, Pairing)]
     assert len(pairings) == 1
-    assert isinstance(results[1 - results.index(pairings[0])], pool.AlreadyMatched)
+    assert isinstance(results[1 - results.index(pairings[0])], AlreadyMatched)
     assert not queued("twotabs")
 
 
 def test_join_while_matched_raises_already_matched_and_retry_reports_passive_match():
     join("a", T0, ["chess"])
     p = join("b", T0 + 1, ["chess"])
-    with pytest.raises(pool.AlreadyMatched) as info:
+    with pytest.raises(AlreadyMatched) as info:
         join("b", T0 + 2, ["chess"])
-    assert (info.value.match_id, info.value.partner_id) == (p.match_id, "a")
-    with pytest.raises(pool.AlreadyMatched) as info:
-        pool.retry_sync(identity_id="a", now=T0 + 3)
-    assert (info.value.match_id, info.value.partner_id, info.value.partner_channel) == (
-        p.match_id,
-        "b",
-        "chan.b",
-    )
+    assert (info.value.pairing.match_id, info.value.pairing.partner_id) == (p.match_id, "a")
+    with pytest.raises(AlreadyMatched) as info:
+        poolsync.retry(identity_id="a", now=T0 + 3)
+    passive = info.value.pairing
+    assert (passive.match_id, passive.partner_id, passive.partner_channel) == (p.match_id, "b", "chan.b")
 
 
 def test_leave_pool():
     join("a", T0, ["chess"], "en")
-    assert pool.leave_pool_sync(identity_id="a") is True
-    assert pool.leave_pool_sync(identity_id="a") is False
+    assert poolsync.leave_pool(identity_id="a") is True
+    assert poolsync.leave_pool(identity_id="a") is False
     assert r().scard(keys.pool_waiting()) == 0 and r().scard(keys.pool_interest("chess")) == 0
     assert join("b", T0 + 20) is None
 
@@ -349,7 +389,7 @@ def test_leave_pool():
 def test_end_match_is_symmetric_idempotent_and_keeps_a_short_record(settings):
     join("a", T0, ["chess"])
     p = join("b", T0 + 1, ["chess"])
-    ended = pool.end_match_sync(identity_id="a", now=T0 + 61, reason="next")
+    ended = poolsync.end_match(identity_id="a", now=T0 + 61, reason="next")
     assert ended is not None
     assert (ended.match_id, ended.a, ended.b, ended.partner_id, ended.partner_channel) == (
         p.match_id,
@@ -359,16 +399,16 @@ def test_end_match_is_symmetric_idempotent_and_keeps_a_short_record(settings):
         "chan.b",
     )
     assert (ended.started_at, ended.ended_at, ended.common_interests) == (T0 + 1, T0 + 61, ("chess",))
-    assert pool.current_match_sync(identity_id="a") is None
-    assert pool.current_match_sync(identity_id="b") is None
-    assert pool.end_match_sync(identity_id="a", now=T0 + 62) is None
-    assert pool.end_match_sync(identity_id="b", now=T0 + 62) is None
-    record = pool.match_record(match_id=p.match_id)
+    assert poolsync.current_match(identity_id="a") is None
+    assert poolsync.current_match(identity_id="b") is None
+    assert poolsync.end_match(identity_id="a", now=T0 + 62) is None
+    assert poolsync.end_match(identity_id="b", now=T0 + 62) is None
+    record = selectors.match_record(match_id=p.match_id)
     assert (
         record["ended_by"] == "a" and record["end_reason"] == "next" and float(record["ended_at"]) == T0 + 61
     )
     assert settings.MATCH_ENDED_TTL_SECONDS - 5 < r().ttl(keys.live_match(p.match_id)) <= 1800
-    assert pool.pool_counts()["in_call"] == 0
+    assert presence.pool_counts()["in_call"] == 0
     # Both may join again at once (with others: they are each other's recent partner).
     assert join("a", T0 + 63) is None
 
@@ -379,7 +419,7 @@ def test_both_sides_ending_at_once_end_it_exactly_once():
         join(f"b{i}", T0 + 1, [f"t{i}"])
 
     def end(ident: str):
-        return pool.end_match_sync(identity_id=ident, now=T0 + 5)
+        return poolsync.end_match(identity_id=ident, now=T0 + 5)
 
     with ThreadPoolExecutor(8) as ex:
         results = list(ex.map(end, [f"{s}{i}" for i in range(20) for s in "ab"]))
@@ -390,28 +430,17 @@ def test_both_sides_ending_at_once_end_it_exactly_once():
 def test_heartbeat_refreshes_ticket_and_match_ttls(settings):
     join("a", T0, ["chess"])
     r().expire(keys.ticket("a"), 3)
-    pool.heartbeat_sync(identity_id="a", now=T0 + 10)
+    poolsync.heartbeat(identity_id="a", now=T0 + 10)
     assert r().ttl(keys.ticket("a")) > settings.TICKET_TTL_SECONDS - 3
     p = join("b", T0 + 11, ["chess"])
     for key in (keys.current_match("a"), keys.current_match("b"), keys.live_match(p.match_id)):
         r().expire(key, 3)
-    pool.heartbeat_sync(identity_id="b", now=T0 + 20)
+    poolsync.heartbeat(identity_id="b", now=T0 + 20)
     assert r().ttl(keys.current_match("b")) > settings.MATCH_CURRENT_TTL_SECONDS - 3
     assert r().ttl(keys.live_match(p.match_id)) > settings.MATCH_CURRENT_TTL_SECONDS - 3
     assert r().ttl(keys.current_match("a")) <= 3  # each side keeps its own key alive
     assert r().zscore(keys.pool_live_matches(), p.match_id) == T0 + 20
-    pool.heartbeat_sync(identity_id="nobody", now=T0)  # harmless
-
-
-def test_update_channel_newest_socket_wins_in_ticket_and_match():
-    join("a", T0, ["chess"], channel="old")
-    pool.update_channel_sync(identity_id="a", channel_name="new")
-    p = join("b", T0 + 1, ["chess"])
-    assert p.partner_channel == "new"
-    pool.update_channel_sync(identity_id="a", channel_name="newer")
-    pool.update_channel_sync(identity_id="b", channel_name="b2")
-    assert pool.current_match_sync(identity_id="b") == (p.match_id, "a", "newer")
-    assert pool.current_match_sync(identity_id="a") == (p.match_id, "b", "b2")
+    poolsync.heartbeat(identity_id="nobody", now=T0)  # harmless
 
 
 # --- Async API and failures ---------------------------------------------------------------
@@ -419,20 +448,26 @@ def test_update_channel_newest_socket_wins_in_ticket_and_match():
 
 async def test_async_api_round_trip():
     try:
-        assert await pool.join(identity_id="a", prefs=prefs(["chess"]), channel_name="ca", now=T0) is None
+        card = '{"name":"Ann","guest":true}'
+        queued = await pool.join(
+            identity_id="a", prefs=prefs(["chess"]), channel_name="ca", now=T0, card_json=card
+        )
+        assert queued == Queued(stage="interest", waited_seconds=0, waiting=1)
         await pool.heartbeat(identity_id="a", now=T0 + 1)
-        await pool.update_channel(identity_id="a", channel_name="ca2")
-        p = await pool.join(identity_id="b", prefs=prefs(["chess"]), channel_name="cb", now=T0 + 2)
-        assert p.partner_channel == "ca2"
+        p = (await pool.join(identity_id="b", prefs=prefs(["chess"]), channel_name="cb", now=T0 + 2)).pairing
+        assert p.partner_channel == "ca" and p.partner_card == {"name": "Ann", "guest": True}
         assert await pool.current_match(identity_id="a") == (p.match_id, "b", "cb")
-        assert (await pool.get_pairing(identity_id="a")).initiator is False
-        with pytest.raises(pool.AlreadyMatched):
+        with pytest.raises(AlreadyMatched) as info:
             await pool.retry(identity_id="a", now=T0 + 3)
+        assert info.value.pairing.initiator is False and info.value.pairing.partner_card == {}
+        with pytest.raises(AlreadyMatched) as info:
+            await pool.retry(identity_id="b", now=T0 + 3)
+        assert info.value.pairing.initiator is True and info.value.channel == "cb"
         assert (await pool.end_match(identity_id="b", now=T0 + 4)).partner_id == "a"
         assert await pool.end_match(identity_id="a", now=T0 + 4) is None
-        assert await pool.join(identity_id="c", prefs=prefs(), channel_name="cc", now=T0) is None
+        assert isinstance(await pool.join(identity_id="c", prefs=prefs(), channel_name="cc", now=T0), Queued)
         assert await pool.leave_pool(identity_id="c") is True
-        with pytest.raises(pool.NotQueued):
+        with pytest.raises(NotQueued):
             await pool.retry(identity_id="c", now=T0 + 5)
     finally:
         await redis_state.astate().aclose()
@@ -449,21 +484,17 @@ def dead_redis(settings):
 
 
 def test_redis_down_raises_matching_unavailable(dead_redis):
-    with pytest.raises(pool.MatchingUnavailable):
-        join("a", T0)
-    with pytest.raises(pool.MatchingUnavailable):
-        pool.end_match_sync(identity_id="a", now=T0)
-    with pytest.raises(pool.MatchingUnavailable):
-        pool.pool_counts()
-    with pytest.raises(pool.MatchingUnavailable):
-        pool.sweep_stale(now=T0)
+    with pytest.raises(MatchingUnavailable):
+        presence.pool_counts()
+    with pytest.raises(MatchingUnavailable):
+        services.sweep_pool(now=T0)
 
 
 async def test_redis_down_raises_matching_unavailable_async(dead_redis):
     try:
-        with pytest.raises(pool.MatchingUnavailable):
+        with pytest.raises(MatchingUnavailable):
             await pool.join(identity_id="a", prefs=prefs(), channel_name="c", now=T0)
-        with pytest.raises(pool.MatchingUnavailable):
+        with pytest.raises(MatchingUnavailable):
             await pool.current_match(identity_id="a")
     finally:
         await redis_state.astate().aclose()
@@ -510,16 +541,18 @@ def _run_crowd(calls: list, worker) -> list:
 async def _join_or_already(call):
     ident, p, now = call
     try:
-        return ident, await pool.join(identity_id=ident, prefs=p, channel_name=f"chan.{ident}", now=now)
-    except pool.AlreadyMatched as exc:
+        outcome = await pool.join(identity_id=ident, prefs=p, channel_name=f"chan.{ident}", now=now)
+        return ident, outcome.pairing if isinstance(outcome, Matched) else None
+    except AlreadyMatched as exc:
         return ident, exc
 
 
 async def _retry_or_already(call):
     ident, now = call
     try:
-        return ident, await pool.retry(identity_id=ident, now=now)
-    except pool.AlreadyMatched as exc:
+        outcome = await pool.retry(identity_id=ident, now=now)
+        return ident, outcome.pairing if isinstance(outcome, Matched) else None
+    except AlreadyMatched as exc:
         return ident, exc
 
 
@@ -545,13 +578,13 @@ def _crowd(n: int, blocks_per_user: int, seed: int):
     ]
     # Phase 1: everyone joins at once. Phase 2..: everyone unmatched re-runs the matcher past "anyone".
     results = _run_crowd(calls, _join_or_already)
-    formed = [p for _, p in results if isinstance(p, pool.Pairing)]
+    formed = [p for _, p in results if isinstance(p, Pairing)]
     for round_ in range(10):
         waiting = list(r().smembers(keys.pool_waiting()))
         if len(waiting) < 2:
             break
         results = _run_crowd([(ident, T0 + 9 + round_) for ident in waiting], _retry_or_already)
-        new = [p for _, p in results if isinstance(p, pool.Pairing)]
+        new = [p for _, p in results if isinstance(p, Pairing)]
         formed += new
         if not new:
             break
@@ -586,8 +619,8 @@ def _check_pairs(ids, blocked, formed):
     assert set(r().smembers(keys.pool_waiting())) == set(unmatched)
     # The public reads agree, seen from both sides (spot check).
     for mid, (a, b) in list(zip(initiators, records, strict=True))[:20]:
-        assert pool.current_match_sync(identity_id=a)[:2] == (mid, b)
-        assert pool.current_match_sync(identity_id=b)[:2] == (mid, a)
+        assert poolsync.current_match(identity_id=a)[:2] == (mid, b)
+        assert poolsync.current_match(identity_id=b)[:2] == (mid, a)
     return matched, unmatched
 
 
@@ -596,7 +629,7 @@ def test_thousand_concurrent_joiners_pair_up_exactly_once():
     ids, blocked, formed = _crowd(1000, 0, seed=1)
     matched, unmatched = _check_pairs(ids, blocked, formed)
     assert len(matched) == 1000 and unmatched == []
-    assert pool.pool_counts() == {"waiting": 0, "in_call": 1000}
+    assert presence.pool_counts() == {"waiting": 0, "in_call": 1000}
     assert len(formed) == 500
     assert r().get(keys.matches_per_minute(int(T0 // 60))) == "500"
     assert r().llen(keys.match_waits_per_minute(int(T0 // 60))) == 1000

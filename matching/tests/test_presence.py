@@ -9,10 +9,12 @@ import time
 import pytest
 from channels.layers import get_channel_layer
 
-from matching import pool, presence
+from matching import presence
 from matching.tests.wsutil import eventually, expect, guest_session, open_socket, recv
+from matching.types import Preferences
 from seendr import keys
 from seendr.redis_state import astate, state
+from seendr.testing import poolsync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,13 +34,13 @@ async def test_online_counts_recent_heartbeats_only():
 def test_counts_api_reports_online_waiting_and_in_call(client):
     now = time.time()
     state().zadd(keys.presence_online(), {"g1": now, "g2": now, "g3": now, "g4": now - 3600})
-    prefs = pool.Preferences.from_client(interests=["chess"])
-    assert pool.join_sync(identity_id="g1", prefs=prefs, channel_name="c1", now=now) is None
-    assert pool.join_sync(identity_id="g2", prefs=prefs, channel_name="c2", now=now) is not None
+    prefs = Preferences.from_client(interests=["chess"])
+    assert poolsync.join(identity_id="g1", prefs=prefs, channel_name="c1", now=now) is None
+    assert poolsync.join(identity_id="g2", prefs=prefs, channel_name="c2", now=now) is not None
     assert (
-        pool.join_sync(
+        poolsync.join(
             identity_id="g3",
-            prefs=pool.Preferences.from_client(interests=["opera"]),
+            prefs=Preferences.from_client(interests=["opera"]),
             channel_name="c3",
             now=now,
         )

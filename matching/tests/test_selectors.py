@@ -6,18 +6,19 @@ import datetime as dt
 
 import pytest
 
-from matching import pool, selectors
+from matching import selectors
 from matching.models import EndReason, Match
-from matching.pool import Preferences
+from matching.types import Preferences
 from seendr import keys, redis_state
+from seendr.testing import poolsync
 
 T0 = 1_800_000_000.0
 
 
 def _live_match() -> str:
     chess = Preferences(interests=("chess",))
-    pool.join_sync(identity_id="ga", prefs=chess, channel_name="ca", now=T0)
-    return pool.join_sync(identity_id="gb", prefs=chess, channel_name="cb", now=T0).match_id
+    poolsync.join(identity_id="ga", prefs=chess, channel_name="ca", now=T0)
+    return poolsync.join(identity_id="gb", prefs=chess, channel_name="cb", now=T0).match_id
 
 
 @pytest.mark.django_db
@@ -28,7 +29,7 @@ def test_live_and_just_ended_match_found_in_redis_without_postgres(django_assert
         assert selectors.match_partner(match_id=mid, identity_id="ga") == "gb"
         assert selectors.match_partner(match_id=mid, identity_id="gb") == "ga"
         assert selectors.match_partner(match_id=mid, identity_id="gc") is None
-    pool.end_match_sync(identity_id="ga", now=T0 + 10)
+    poolsync.end_match(identity_id="ga", now=T0 + 10)
     with django_assert_num_queries(0):
         assert selectors.match_partner(match_id=mid, identity_id="ga") == "gb"
 
@@ -36,7 +37,7 @@ def test_live_and_just_ended_match_found_in_redis_without_postgres(django_assert
 @pytest.mark.django_db
 def test_falls_back_to_the_recorded_match_once_redis_forgot_it():
     mid = _live_match()
-    pool.end_match_sync(identity_id="ga", now=T0 + 10)
+    poolsync.end_match(identity_id="ga", now=T0 + 10)
     started = dt.datetime.fromtimestamp(T0, tz=dt.UTC)
     Match.objects.create(
         id=mid,

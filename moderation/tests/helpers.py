@@ -14,8 +14,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from accounts import guests
-from matching import pool
+from matching.types import Preferences
 from seendr.identity import Identity, for_user
+from seendr.testing import poolsync
 
 
 def make_user(username: str, **extra):
@@ -43,10 +44,10 @@ def guest_identity(ip: str = "203.0.113.7") -> Identity:
 def live_match(a: Identity, b: Identity, *, interest: str = "chess") -> str:
     """Pair two identities through the real matcher; returns the match id."""
     now = time.time()
-    prefs = pool.Preferences.from_client(interests=[interest])
-    first = pool.join_sync(identity_id=a.id, prefs=prefs, channel_name=f"test.chan.{a.id}", now=now)
+    prefs = Preferences.from_client(interests=[interest])
+    first = poolsync.join(identity_id=a.id, prefs=prefs, channel_name=f"test.chan.{a.id}", now=now)
     assert first is None, "the pool should have been empty"
-    pairing = pool.join_sync(identity_id=b.id, prefs=prefs, channel_name=f"test.chan.{b.id}", now=now)
+    pairing = poolsync.join(identity_id=b.id, prefs=prefs, channel_name=f"test.chan.{b.id}", now=now)
     assert pairing is not None and pairing.partner_id == a.id
     return pairing.match_id
 

@@ -16,13 +16,14 @@ from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 from pythonjsonlogger.json import JsonFormatter
 
-from matching import pool
 from matching import stats as match_stats
+from matching.types import Preferences
 from ops.services import record_task_outcome
 from seendr import keys
 from seendr import metrics as process_metrics
 from seendr.redis_state import state
 from seendr.request_id import ConnectionIdMiddleware, RequestContextFilter
+from seendr.testing import poolsync
 from seendr.testing.factories import make_match
 from seendr.testing.servers import ROOT
 
@@ -207,8 +208,8 @@ def test_pool_matches_and_time_to_match_come_from_real_matches(client):
     now = time.time()
     make_match(waited=2.5, now=now)
     make_match(waited=0.2, now=now, interest="chess")
-    prefs = pool.Preferences.from_client(interests=["knitting"])
-    assert pool.join_sync(identity_id="glonely000001", prefs=prefs, channel_name="chan.l", now=now) is None
+    prefs = Preferences.from_client(interests=["knitting"])
+    assert poolsync.join(identity_id="glonely000001", prefs=prefs, channel_name="chan.l", now=now) is None
 
     samples = scrape(client)
     assert samples["seendr_matches_total"][()] == 2

@@ -9,8 +9,9 @@ from django.contrib.auth import get_user_model
 
 # Test support builds what the tests need from the floors above; the contract lists this module.
 from accounts import guests
-from matching import pool
+from matching.types import Pairing, Preferences
 from seendr.identity import Identity
+from seendr.testing import poolsync
 
 PASSWORD = "pw-123456!x"
 _numbers = itertools.count(1)
@@ -28,11 +29,11 @@ def make_guest(ip: str = "203.0.113.7") -> Identity:
     return guests.create_guest(ip=ip)
 
 
-def make_match(*, waited: float, now: float, interest: str = "jazz") -> pool.Pairing:
+def make_match(*, waited: float, now: float, interest: str = "jazz") -> Pairing:
     """A real match through the pool: one side joins, the other joins ``waited`` seconds later."""
-    prefs = pool.Preferences.from_client(interests=[interest])
+    prefs = Preferences.from_client(interests=[interest])
     a, b = "g" + uuid.uuid4().hex[:12], "g" + uuid.uuid4().hex[:12]
-    assert pool.join_sync(identity_id=a, prefs=prefs, channel_name=f"chan.{a}", now=now - waited) is None
-    pairing = pool.join_sync(identity_id=b, prefs=prefs, channel_name=f"chan.{b}", now=now)
-    assert pairing is not None
+    assert poolsync.join(identity_id=a, prefs=prefs, channel_name=f"chan.{a}", now=now - waited) is None
+    pairing = poolsync.join(identity_id=b, prefs=prefs, channel_name=f"chan.{b}", now=now)
+    assert isinstance(pairing, Pairing)
     return pairing

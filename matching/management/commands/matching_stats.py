@@ -9,7 +9,7 @@ import redis
 from django.core.management.base import BaseCommand, CommandError
 
 from matching import presence, stats
-from matching.pool import MatchingError
+from matching.types import MatchingError
 
 
 class Command(BaseCommand):

@@ -7,8 +7,8 @@ import time
 import redis
 from django.core.management.base import BaseCommand, CommandError
 
-from matching import pool
-from matching.pool import MatchingError
+from matching import services
+from matching.types import MatchingError
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         started = time.perf_counter()
         try:
-            summary = pool.sweep_stale(now=time.time())
+            summary = services.sweep_pool(now=time.time())
         except (redis.RedisError, MatchingError) as exc:
             raise CommandError(f"sweep failed: {exc}") from exc
         self.stdout.write(

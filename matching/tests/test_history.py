@@ -1,9 +1,8 @@
-"""Match history: the idempotent writer, a real Celery worker end to end, and a dead broker."""
+"""Match history: the idempotent batch writer, the web process writing it, and a dead broker."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import time
 
@@ -12,7 +11,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from matching import services
+from matching import history, services
 from matching.models import Match
 from matching.tests.wsutil import expect, matched_pair, send, user_session
 from seendr import keys
@@ -103,25 +102,54 @@ def test_a_deleted_account_is_recorded_without_its_foreign_key():
     assert match.user_a_id is None and match.identity_a == "u999999"
 
 
+def test_record_matches_writes_a_batch_once_and_counts_talk_time_once():
+    from leaderboard import boards
+
+    user_a = get_user_model().objects.create_user(username="ann", password="x" * 12)
+    now = time.time()
+    batch = [
+        _payload(match_id=f"m{i:031d}", identity_a=f"u{user_a.pk}", started_at=now - 60, ended_at=now)
+        for i in range(3)
+    ]
+    created = services.record_matches(batch + batch[:1])  # a repeat inside the batch is one row
+    assert len(created) == 3 and Match.objects.count() == 3
+    assert services.record_matches(batch) == []  # a second write of the same batch is a no-op
+    assert Match.objects.count() == 3
+    row = Match.objects.get(pk=batch[0]["match_id"])
+    assert row.user_a_id == user_a.pk and row.name_b == "Brave Fox 200"
+    board = keys.leaderboard("talk_time", "all", "all")
+    assert state().zscore(board, boards.member(user_a.pk)) == 3 * 60
+
+
+def test_the_writer_skips_a_bad_row_and_keeps_the_rest():
+    writer = history.HistoryWriter()
+    writer.publish(_payload(match_id="m" + "1" * 31))
+    writer.publish(_payload(match_id="m" + "2" * 31, end_reason="boredom"))
+    writer.publish(_payload(match_id="m" + "3" * 31))
+    assert writer.drain(timeout=10)
+    assert sorted(Match.objects.values_list("pk", flat=True)) == ["m" + "1" * 31, "m" + "3" * 31]
+
+
 async def _wait_for_match_row(match_id: str, timeout: float) -> Match:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         row = await sync_to_async(Match.objects.filter(pk=match_id).first)()
         if row is not None:
             return row
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
     raise AssertionError(f"match {match_id} never reached Postgres")
 
 
-@pytest.mark.slow
-async def test_a_real_worker_writes_the_match_when_a_socket_leaves(celery_worker_process):
-    worker = await sync_to_async(celery_worker_process)()
+async def test_the_web_process_writes_the_match_when_a_socket_leaves_without_any_worker(settings):
+    settings.MATCH_HISTORY_FLUSH_SECONDS = 0.2
     a, a_comm, a_matched, b, b_comm, _ = await matched_pair("chess")
     await asyncio.sleep(0.3)
     await send(a_comm, {"type": "leave"})
     await expect(a_comm, "left")
     await expect(b_comm, "partner_left")
-    row = await _wait_for_match_row(a_matched["match_id"], timeout=30)
+    ended = time.monotonic()
+    row = await _wait_for_match_row(a_matched["match_id"], timeout=5)
+    assert time.monotonic() - ended < 2.0  # at most about one flush interval late
     assert {row.identity_a, row.identity_b} == {a.id, b.id}
     assert row.identity_a == b.id  # the initiator is side a
     assert row.ended_by == a.id and row.end_reason == "leave"
@@ -130,12 +158,9 @@ async def test_a_real_worker_writes_the_match_when_a_socket_leaves(celery_worker
     assert 0.2 < row.duration_seconds < 30
     await a_comm.disconnect()
     await b_comm.disconnect()
-    assert "matching.tasks.record_match_task" in worker.output()
 
 
-@pytest.mark.slow
-async def test_accounts_matched_over_sockets_get_their_history_with_user_links(celery_worker_process):
-    await sync_to_async(celery_worker_process)()
+async def test_accounts_matched_over_sockets_get_their_history_with_user_links():
     from matching.tests.wsutil import open_socket
 
     ann, ann_key = await user_session("ann")
@@ -149,24 +174,19 @@ async def test_accounts_matched_over_sockets_get_their_history_with_user_links(c
     await expect(ann_comm, "matched")
     await bob_comm.disconnect()
     assert (await expect(ann_comm, "partner_left"))["reason"] == "disconnect"
-    row = await _wait_for_match_row(matched["match_id"], timeout=30)
+    row = await _wait_for_match_row(matched["match_id"], timeout=10)
     assert row.user_a_id == bob.pk and row.user_b_id == ann.pk
     assert row.end_reason == "disconnect" and row.ended_by == f"u{bob.pk}"
     await ann_comm.disconnect()
 
 
-async def test_a_dead_broker_never_blocks_or_breaks_the_socket():
-    """The broker hangs (it accepts connections and never answers): the match still ends at
-    once for both sides and the socket answers, while the history publish is still stuck;
-    when the broker finally drops the connections, the failure is logged, not raised."""
+async def test_a_hung_broker_changes_nothing_for_the_socket_or_the_history():
+    """The broker hangs (it accepts connections and never answers): the match still ends at once
+    for both sides, the socket answers, and the match reaches PostgreSQL without the broker."""
     import socket
 
     from seendr.celery import app
 
-    errors: list[str] = []
-    handler = logging.Handler(level=logging.ERROR)
-    handler.emit = lambda record: errors.append(record.getMessage())
-    logging.getLogger("matching.services").addHandler(handler)
     saved = app.conf.broker_write_url
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -181,16 +201,11 @@ async def test_a_dead_broker_never_blocks_or_breaks_the_socket():
         await expect(a_comm, "queued", timeout=10)
         await send(a_comm, {"type": "ping"})
         await expect(a_comm, "pong", timeout=10)
-        failure = "could not enqueue match history for " + a_matched["match_id"]
-        assert failure not in errors, "the publish gave up before the broker let go: nothing was proved"
-        silent.close()  # the hung connections are reset: the publish fails now
-        await asyncio.gather(*list(services._background), return_exceptions=True)
-        assert failure in errors
+        await _wait_for_match_row(a_matched["match_id"], timeout=10)
         await a_comm.disconnect()
         await b_comm.disconnect()
     finally:
         silent.close()
-        logging.getLogger("matching.services").removeHandler(handler)
         app.conf.broker_write_url = saved
         app._pool = None
         app.amqp._producer_pool = None

@@ -1,0 +1,532 @@
+"""One chat socket's live state machine: idle, waiting, matched.
+
+A :class:`ChatSession` owns what a socket is doing in the live loop: its join preferences, the
+wait loop that re-runs the matcher at each widening boundary, the match it is in, and what to do
+when a heartbeat finds something off. It talks to the world through two doors only: the
+services (``matching.services``, which call the pool and the other apps) and a
+:class:`Transport` (send a frame, close the socket, the channel layer). The consumer is that
+transport; tests drive a session with a recording one, without a socket.
+
+Concurrency: the consumer hands frames and channel-layer messages over one at a time, but the
+wait loop and heartbeat follow-ups run beside them as tasks. Every state change happens under
+``self._lock``, and a task is only cancelled by a holder of the lock, so it is never cancelled
+in the middle of a pool call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from matching import actions, heartbeats, ice, presence, services
+from matching.models import EndReason
+from matching.types import (
+    Banned,
+    FrameError,
+    JoinOutcome,
+    Matched,
+    MatchingUnavailable,
+    Pairing,
+    Preferences,
+    Queued,
+    Replaced,
+)
+from seendr import keys
+from seendr.identity import Identity
+
+log = logging.getLogger(__name__)
+
+IDLE, WAITING, MATCHED = "idle", "waiting", "matched"
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_REPLACED = 4409
+
+
+class Transport(Protocol):
+    """What a session needs from its socket."""
+
+    channel_name: str
+    channel_layer: Any
+
+    async def send_frame(self, frame: dict[str, Any]) -> None: ...
+
+    async def close_socket(self, code: int, reason: str) -> None: ...
+
+
+@dataclass
+class LiveMatch:
+    match_id: str
+    partner_id: str
+    partner_channel: str
+    partner_name: str
+    initiator: bool
+
+
+class ChatSession:
+    def __init__(
+        self, *, identity: Identity, transport: Transport, card: dict[str, Any], network: str = ""
+    ) -> None:
+        self.identity = identity
+        self.network = network  # hash of the socket's network: network bans reach it
+        self.transport = transport
+        self.card = card
+        self.card_json = services.card_json(card)
+        self.country = str(card.get("country") or "")
+        self.state = IDLE
+        self.match: LiveMatch | None = None
+        self.last_match: LiveMatch | None = None
+        self.prefs: Preferences | None = None
+        self.stage_sent: str | None = None
+        self.closed = False
+        self.replaced = False
+        self._lock = asyncio.Lock()
+        self._wait_task: asyncio.Task | None = None
+
+    @property
+    def channel_name(self) -> str:
+        return self.transport.channel_name
+
+    @property
+    def channel_layer(self) -> Any:
+        return self.transport.channel_layer
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if not self.closed:
+            await self.transport.send_frame(frame)
+
+    async def close(self, code: int, reason: str) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.transport.close_socket(code, reason)
+
+    # --- Lifecycle --------------------------------------------------------------------------
+
+    async def start(self, *, now: float) -> None:
+        """Take over the identity (the newest socket wins), clear what an older socket left in
+        the pool, say hello, and join the process heartbeat."""
+        ident = self.identity.id
+        await services.claim_socket(identity_id=ident, channel_name=self.channel_name)
+        await self.channel_layer.group_send(
+            keys.identity_group(ident), {"type": "identity.replaced", "channel": self.channel_name}
+        )
+        await services.finish_match(
+            identity_id=ident, reason=EndReason.DISCONNECT, now=now, channel_layer=self.channel_layer
+        )
+        await services.leave(identity_id=ident)
+        await presence.touch(identity_id=ident, now=now)
+        await self.send(
+            {
+                "type": "hello",
+                "you": self.identity.public(),
+                "online": await presence.online_count(now=now),
+                "ice_servers": ice.ice_servers(identity_id=ident, now=now),
+            }
+        )
+        heartbeats.for_this_loop().add(self)
+
+    async def stop(self) -> None:
+        """The socket closed: end whatever this session holds (unless a newer socket took over)."""
+        self.closed = True
+        async with self._lock:
+            self.cancel_tasks()
+            if self.replaced:
+                return
+            try:
+                await self._end_all(EndReason.DISCONNECT)
+                if await services.release_socket(
+                    identity_id=self.identity.id, channel_name=self.channel_name
+                ):
+                    await presence.remove(identity_id=self.identity.id)
+            except Exception:
+                log.exception("chat session %s: clean-up after disconnect failed", self.identity.id)
+
+    def cancel_tasks(self) -> None:
+        if self._wait_task is not None and self._wait_task is not asyncio.current_task():
+            self._wait_task.cancel()
+        self._wait_task = None
+        heartbeats.for_this_loop().discard(self)
+
+    # --- Client frames ----------------------------------------------------------------------
+
+    async def join(self, prefs: Preferences) -> None:
+        async with self._lock:
+            if self.state == MATCHED:
+                raise FrameError("already_matched", "You are in a match: send next or leave first.")
+            self.prefs = prefs
+            await self._join()
+
+    async def next(self) -> None:
+        async with self._lock:
+            if self.prefs is None:
+                raise FrameError("not_in_pool", "Send join first.")
+            if self.state == MATCHED:
+                await self._finish(EndReason.NEXT)
+            await self._join()
+
+    async def leave(self) -> None:
+        async with self._lock:
+            await self._end_all(EndReason.LEAVE)
+        await self.send({"type": "left"})
+
+    async def ping(self) -> None:
+        # Liveness is the process heartbeat's job; a ping costs no Redis call.
+        await self.send({"type": "pong"})
+
+    async def signal(self, data: dict) -> None:
+        match = self._require_match()
+        await services.relay_signal(
+            channel_layer=self.channel_layer,
+            match_id=match.match_id,
+            partner_channel=match.partner_channel,
+            data=data,
+        )
+
+    async def chat(self, text: str) -> None:
+        match = self._require_match()
+        await services.relay_chat(
+            channel_layer=self.channel_layer,
+            match_id=match.match_id,
+            partner_channel=match.partner_channel,
+            sender_id=self.identity.id,
+            text=text,
+            now=time.time(),
+        )
+
+    async def like(self) -> None:
+        match = self._recent_match()
+        created = await database_sync_to_async(actions.like_partner)(
+            match_id=match.match_id, liker=self.identity, partner_id=match.partner_id
+        )
+        if created:
+            await self.send({"type": "liked", "match_id": match.match_id})
+            await services.notify_partner(
+                channel_layer=self.channel_layer,
+                partner_channel=match.partner_channel,
+                message={"type": "partner.liked", "match_id": match.match_id},
+            )
+        else:
+            await self.send({"type": "liked", "match_id": match.match_id, "already": True})
+
+    async def report(self, reason: str, note: str) -> None:
+        match = self._recent_match()
+        await database_sync_to_async(actions.report_partner)(
+            match_id=match.match_id,
+            reporter=self.identity,
+            partner_id=match.partner_id,
+            reason=reason,
+            note=note,
+        )
+        await self._block_and_end(match, EndReason.REPORT)
+        await self.send({"type": "reported", "match_id": match.match_id})
+
+    async def block(self) -> None:
+        match = self._recent_match()
+        await self._block_and_end(match, EndReason.BLOCK)
+        await self.send({"type": "blocked", "match_id": match.match_id})
+
+    async def _block_and_end(self, match: LiveMatch, reason: str) -> None:
+        await database_sync_to_async(actions.block_partner)(
+            blocker_id=self.identity.id, partner_id=match.partner_id
+        )
+        async with self._lock:
+            if self.match is not None and self.match.match_id == match.match_id:
+                await self._finish(reason)
+
+    def _require_match(self) -> LiveMatch:
+        if self.state != MATCHED or self.match is None:
+            raise FrameError("not_matched", "You are not in a match.")
+        return self.match
+
+    def _recent_match(self) -> LiveMatch:
+        match = self.match or self.last_match
+        if match is None:
+            raise FrameError("not_matched", "There is no current or recent partner.")
+        return match
+
+    # --- Joining, waiting, matching (all under the lock) ------------------------------------
+
+    async def _join(self) -> None:
+        assert self.prefs is not None
+        self.stage_sent = None
+        now = time.time()
+        # A ban of this identity, or a network ban that began after the socket opened.
+        until = await services.ban_until(identity_id=self.identity.id, now=now, network=self.network)
+        if until is not None:
+            await self._banned(until, "banned")
+            return
+        outcome = await services.join(
+            identity_id=self.identity.id,
+            prefs=self.prefs,
+            channel_name=self.channel_name,
+            card=self.card_json,
+            now=now,
+            channel_layer=self.channel_layer,
+        )
+        await self._apply(outcome)
+
+    async def _apply(self, outcome: JoinOutcome) -> bool:
+        """Act on a matcher outcome. True when waiting is over."""
+        if isinstance(outcome, Matched):
+            await self._matched(outcome.pairing)
+        elif isinstance(outcome, Banned):
+            await self._banned(outcome.until, "banned")
+        elif isinstance(outcome, Replaced):
+            await self._replaced()
+        else:
+            first = self.state != WAITING
+            self.state = WAITING
+            await self._queued(outcome)
+            if first:
+                self._start_wait(time.time() - outcome.waited_seconds)
+            return False
+        return True
+
+    async def _queued(self, queued: Queued) -> None:
+        """Tell the client its widening stage: at join, and whenever it widens."""
+        if queued.stage != self.stage_sent:
+            self.stage_sent = queued.stage
+            await self.send({"type": "queued", "stage": queued.stage, "waiting": queued.waiting})
+
+    def _start_wait(self, joined_at: float) -> None:
+        if self._wait_task is not None:
+            self._wait_task.cancel()
+        self._wait_task = asyncio.create_task(self._wait_loop(joined_at))
+
+    @staticmethod
+    def retry_times(joined_at: float) -> Iterator[float]:
+        """Wall-clock times to re-run the matcher: each widening boundary, then every few seconds."""
+        # A hair past each boundary, so the pool's own clock agrees the stage has changed.
+        boundaries = sorted({settings.MATCH_INTEREST_SECONDS, settings.MATCH_ANYONE_SECONDS})
+        for boundary in boundaries:
+            yield joined_at + boundary + 0.05
+        t = joined_at + boundaries[-1] + 0.05
+        while True:
+            t += settings.CHAT_RETRY_SECONDS
+            yield t
+
+    async def _wait_loop(self, joined_at: float) -> None:
+        me = asyncio.current_task()
+        for at in self.retry_times(joined_at):
+            await asyncio.sleep(max(0.0, at - time.time()))
+            async with self._lock:
+                if self.state != WAITING or self._wait_task is not me:
+                    return
+                try:
+                    if await self._retry():
+                        return
+                except MatchingUnavailable:
+                    log.warning("chat session %s: retry failed, will try again", self.identity.id)
+                except Exception:
+                    log.exception("chat session %s: retry failed", self.identity.id)
+
+    async def _retry(self) -> bool:
+        assert self.prefs is not None
+        outcome = await services.retry(
+            identity_id=self.identity.id,
+            prefs=self.prefs,
+            channel_name=self.channel_name,
+            card=self.card_json,
+            now=time.time(),
+            channel_layer=self.channel_layer,
+        )
+        return await self._apply(outcome)
+
+    async def _matched(self, pairing: Pairing) -> None:
+        """Enter a match (either side)."""
+        if self._wait_task is not None and self._wait_task is not asyncio.current_task():
+            self._wait_task.cancel()
+        self._wait_task = None
+        card = pairing.partner_card
+        if not card.get("name"):
+            card = await services.card_for_id(pairing.partner_id)
+        public = services.public_card(card)
+        self.state = MATCHED
+        self.match = LiveMatch(
+            match_id=pairing.match_id,
+            partner_id=pairing.partner_id,
+            partner_channel=pairing.partner_channel,
+            partner_name=str(public["name"] or ""),
+            initiator=pairing.initiator,
+        )
+        await self.send(
+            {
+                "type": "matched",
+                "match_id": pairing.match_id,
+                "initiator": pairing.initiator,
+                "partner": public,
+                "common_interests": list(pairing.common_interests),
+                "ice_servers": ice.ice_servers(identity_id=self.identity.id),
+            }
+        )
+
+    # --- Ending (all under the lock) --------------------------------------------------------
+
+    async def _finish(self, reason: str, *, ended_by: str | None = None) -> None:
+        """End this session's match (the partner is told)."""
+        names = {self.identity.id: self.identity.name}
+        if self.match is not None:
+            names[self.match.partner_id] = self.match.partner_name
+        await services.finish_match(
+            identity_id=self.identity.id,
+            reason=reason,
+            now=time.time(),
+            channel_layer=self.channel_layer,
+            ended_by=ended_by,
+            names=names,
+        )
+        self._forget_match()
+
+    def _forget_match(self) -> None:
+        if self.match is not None:
+            self.last_match = self.match
+        self.match = None
+        self.state = IDLE
+
+    async def _end_all(self, reason: str) -> None:
+        """Leave the pool and end any match."""
+        if self._wait_task is not None and self._wait_task is not asyncio.current_task():
+            self._wait_task.cancel()
+        self._wait_task = None
+        was_waiting = self.state == WAITING
+        if was_waiting:
+            await services.leave(identity_id=self.identity.id)
+        if self.state == MATCHED or was_waiting:
+            # Waiting: a joiner may have paired us a moment before we left; end that too.
+            await self._finish(reason)
+        self.state = IDLE
+
+    async def _banned(self, until: float | None, reason: str) -> None:
+        """Refuse a banned identity: tell it, end everything, close 4403."""
+        await self.send(banned_frame(until, reason))
+        await self._end_all(EndReason.BANNED)
+        await self.close(CLOSE_FORBIDDEN, "banned")
+
+    async def _replaced(self) -> None:
+        """A newer socket of this identity took over: it already cleaned up the pool."""
+        self.replaced = True
+        self.cancel_tasks()
+        self.state = IDLE
+        await self.close(CLOSE_REPLACED, "replaced by a newer socket")
+
+    # --- Heartbeat (see matching.heartbeats) ------------------------------------------------
+
+    def beat_entry(self) -> services.SocketBeat | None:
+        """This socket's part of the process heartbeat."""
+        if self.closed:
+            return None
+        match = self.match if self.state == MATCHED else None
+        return services.SocketBeat(
+            identity_id=self.identity.id,
+            channel_name=self.channel_name,
+            in_pool=self.state in (WAITING, MATCHED),
+            partner_id=match.partner_id if match is not None else None,
+            partner_channel=match.partner_channel if match is not None else None,
+            match_id=match.match_id if match is not None else None,
+        )
+
+    async def after_beat(self, entry: services.SocketBeat, result: services.BeatResult) -> None:
+        """Act on what the process heartbeat found for this socket (only when something is off)."""
+        async with self._lock:
+            if self.closed:
+                return
+            if not result.owned:
+                await self._replaced()
+                return
+            match = self.match
+            if (
+                result.partner_suspect
+                and self.state == MATCHED
+                and match
+                and match.match_id == entry.match_id
+            ):
+                await self._check_partner(match)
+
+    async def _check_partner(self, match: LiveMatch) -> None:
+        """End a match whose partner vanished without a word (its server died)."""
+        current = await services.current_match(identity_id=self.identity.id)
+        if current is None or current[0] != match.match_id:
+            self._forget_match()
+            await self.send({"type": "partner_left", "reason": "disconnect"})
+            return
+        if not await services.partner_alive(
+            partner_id=match.partner_id, partner_channel=match.partner_channel
+        ):
+            await self._finish(EndReason.DISCONNECT, ended_by=match.partner_id)
+            await self.send({"type": "partner_left", "reason": "disconnect"})
+
+    # --- Messages from other sockets and services ------------------------------------------
+
+    async def match_found(self, event: dict[str, Any]) -> None:
+        """The initiator paired us and sent the details: announce the match."""
+        async with self._lock:
+            if self.closed or (self.match is not None and self.match.match_id == event["match_id"]):
+                return
+            if self.state != WAITING:
+                # We left (or disconnected) just as the match formed: end it so the partner knows.
+                await services.finish_match(
+                    identity_id=self.identity.id,
+                    reason=EndReason.LEAVE,
+                    now=time.time(),
+                    channel_layer=self.channel_layer,
+                )
+                return
+            await self._matched(services.passive_pairing(event=event))
+
+    async def partner_left(self, event: dict[str, Any]) -> None:
+        async with self._lock:
+            if self.match is None or self.match.match_id != event["match_id"]:
+                return
+            self._forget_match()
+            await self.send({"type": "partner_left", "reason": event["reason"]})
+
+    def in_match(self, match_id: str) -> bool:
+        return self.match is not None and self.match.match_id == match_id
+
+    async def identity_replaced(self, event: dict[str, Any]) -> None:
+        if event.get("channel") == self.channel_name:
+            return
+        owner = await services.socket_owner(identity_id=self.identity.id)
+        if owner == self.channel_name:
+            return  # two sockets raced; the record says this one is newest
+        async with self._lock:
+            await self._replaced()
+
+    async def identity_banned(self, event: dict[str, Any]) -> None:
+        async with self._lock:
+            await self._banned(parse_until(event.get("until")), str(event.get("reason") or ""))
+
+    async def identity_kick(self, event: dict[str, Any]) -> None:
+        async with self._lock:
+            await self._end_all(EndReason.DISCONNECT)
+            await self.close(CLOSE_FORBIDDEN, "kicked")
+
+
+def banned_frame(until: float | None, reason: str) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "code": "banned",
+        "message": "This account is banned." if not reason else f"Banned: {reason}",
+        "until": services.until_iso(until),
+        "reason": reason,
+    }
+
+
+def parse_until(value: Any) -> float | None:
+    """A ban expiry from a moderation message: ISO 8601, unix seconds, or null (permanent)."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return None if math.isinf(value) else float(value)
+    try:
+        return datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return None

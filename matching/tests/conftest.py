@@ -1,0 +1,19 @@
+"""Fixtures of the matching tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from matching import history
+
+
+@pytest.fixture(autouse=True)
+def history_without_a_database(request, monkeypatch):
+    """A test without database access keeps the matches it ends in memory.
+
+    The process's history writer would otherwise try to write them (and be refused by the test
+    runner) after the test; tests of the history itself use the database and the real writer.
+    """
+    if request.node.get_closest_marker("django_db") is None:
+        monkeypatch.setattr(history, "writer", history.HistoryWriter(autostart=False))
+    yield
