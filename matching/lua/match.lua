@@ -87,7 +87,8 @@ local function parse(s)
     end
   end
   return {
-    joined = tonumber(joined) or now, ints_s = ints_s or "", ints = ints, iset = iset, lang = lang or "",
+    joined = tonumber(joined) or now, joined_s = joined or ARGV[4], ints_s = ints_s or "", ints = ints,
+    iset = iset, lang = lang or "",
     ch = ch or "", country = country or "", olang = olang or "0", ocountry = ocountry or "", band = band or "",
     card = card or "",
   }
@@ -214,7 +215,7 @@ if mode == "retry" then
   end
   mine = old
 else
-  mine = parse((old and fmt(old.joined) or ARGV[4]) .. "\t" .. ARGV[14])
+  mine = parse((old and old.joined_s or ARGV[4]) .. "\t" .. ARGV[14])
 end
 local my_stage = stage_of(mine)
 
@@ -369,7 +370,7 @@ if mode == "join" then
       redis.call("SREM", T .. "lang:" .. old.lang, me)
     end
   end
-  redis.call("SET", KEYS[1], fmt(mine.joined) .. "\t" .. ARGV[14], "EX", ticket_ttl)
+  redis.call("SET", KEYS[1], mine.joined_s .. "\t" .. ARGV[14], "EX", ticket_ttl)
 else
   redis.call("EXPIRE", KEYS[1], ticket_ttl)
 end
