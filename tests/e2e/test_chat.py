@@ -15,8 +15,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from matching.pool import STAGE_LANGUAGE
 from matching.tests.chat_hooks import HOOKS
+from matching.types import STAGE_LANGUAGE
 from profiles import interests
 from seendr import keys
 from seendr.redis_state import state
