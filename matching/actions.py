@@ -47,8 +47,17 @@ def tell_liked(*, match_id: str, partner_id: str) -> None:
     transaction.on_commit(send, robust=True)
 
 
-def report_partner(*, match_id: str, reporter: Identity, partner_id: str, reason: str, note: str) -> bool:
-    """File the report with what matching holds about the match; True if new. Reporting blocks."""
+def report_partner(
+    *,
+    match_id: str,
+    reporter: Identity,
+    partner_id: str,
+    reason: str,
+    note: str,
+    snapshot: bytes | None = None,
+) -> bool:
+    """File the report with what matching holds about the match (and, for nudity, the reporter's
+    snapshot of the partner's video); True if new. Reporting blocks."""
     return moderation_services.report(
         match_id=match_id,
         reporter=reporter,
@@ -56,6 +65,7 @@ def report_partner(*, match_id: str, reporter: Identity, partner_id: str, reason
         reason=reason,
         note=note,
         evidence=evidence.collect(match_id=match_id),
+        snapshot=snapshot,
     )
 
 

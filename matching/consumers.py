@@ -240,7 +240,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             case "like":
                 await session.like()
             case "report":
-                await session.report(f["reason"], f["note"])
+                await session.report(f["reason"], f["note"], f["snapshot"])
             case "block":
                 await session.block()
 

@@ -6,6 +6,8 @@ client sends names a channel, a group or a user: relays go to the partner the se
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from typing import Any
 
 from matching.types import FrameError, Preferences, error_frame
 from moderation.models import NOTE_MAX_LENGTH
+from moderation.snapshots import SNAPSHOT_MAX_BYTES
 
 __all__ = ["Frame", "FrameError", "error_frame", "parse", "preferences"]
 
@@ -123,7 +126,25 @@ def _report_fields(obj: dict[str, Any]) -> dict[str, Any]:
         raise _bad("note", "must be a string")
     if len(note) > MAX_NOTE_CHARS:
         raise _bad("note", f"at most {MAX_NOTE_CHARS} characters")
-    return {"reason": reason, "note": note}
+    return {"reason": reason, "note": note, "snapshot": _snapshot(obj.get("snapshot"), reason)}
+
+
+def _snapshot(value: Any, reason: str) -> bytes | None:
+    """A nudity report's still of the partner's video: base64 of at most SNAPSHOT_MAX_BYTES.
+
+    Refused with its own code, ``bad_snapshot``, so a client can file the report without it.
+    Whether the bytes are a real image is moderation's call (``moderation.snapshots``).
+    """
+    if value is None:
+        return None
+    if reason != "nudity":
+        raise FrameError("bad_snapshot", "snapshot: only a nudity report carries one")
+    if not isinstance(value, str) or len(value) > (SNAPSHOT_MAX_BYTES + 2) // 3 * 4:
+        raise FrameError("bad_snapshot", f"snapshot: base64 of at most {SNAPSHOT_MAX_BYTES} bytes")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise FrameError("bad_snapshot", "snapshot: not base64") from None
 
 
 _FIELDS = {

@@ -216,7 +216,9 @@ class ChatSession:
         else:
             await self.send({"type": "liked", "match_id": match.match_id, "already": True})
 
-    async def report(self, reason: str, note: str) -> None:
+    async def report(self, reason: str, note: str, snapshot: bytes | None = None) -> None:
+        """Report the current or recent partner (a nudity report may carry the reporter's still
+        of the partner's video, ``snapshot``), then block them and end the match."""
         match = self._recent_match()
         await database_sync_to_async(actions.report_partner)(
             match_id=match.match_id,
@@ -224,6 +226,7 @@ class ChatSession:
             partner_id=match.partner_id,
             reason=reason,
             note=note,
+            snapshot=snapshot,
         )
         await self._block_and_end(match, EndReason.REPORT)
         await self.send({"type": "reported", "match_id": match.match_id})

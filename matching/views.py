@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from matching import frames, selectors
+from matching.shield import shield_config
 from moderation.models import NOTE_MAX_LENGTH
 from profiles import interests as interest_tags
 from profiles import selectors as profile_selectors
@@ -87,6 +88,7 @@ def chat(request: HttpRequest) -> HttpResponse:
     }
     context = {
         "chat_config": config,
+        "shield_config": shield_config(),
         "prefilled_interests": ", ".join(interests),
         "prefilled_lang": lang,
         "languages": CHAT_LANGUAGES,

@@ -96,6 +96,23 @@ class Report(models.Model):
         return f"{self.get_reason_display()}: {self.reported_name or self.reported_identity}"
 
 
+class ReportSnapshot(models.Model):
+    """A still of the reported person's video, taken by the reporter's browser (nudity reports).
+
+    Its own table so lists of reports never load image bytes; dropped with the transcript by
+    ``moderation.services.prune_evidence``. Never served under /media/: only the admin shows it.
+    """
+
+    report = models.OneToOneField(Report, primary_key=True, on_delete=models.CASCADE, related_name="snapshot")
+    jpeg = models.BinaryField()
+    width = models.PositiveSmallIntegerField()
+    height = models.PositiveSmallIntegerField()
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"snapshot of report {self.report_id} ({self.width}x{self.height})"
+
+
 class ReportQueue(Report):
     """Open reports only: the moderators' to-do list in the admin."""
 

@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from moderation import selectors, signals
+from moderation import selectors, signals, snapshots
 from moderation.models import (
     BAN_REASON_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -30,6 +30,7 @@ from moderation.models import (
     Priority,
     Reason,
     Report,
+    ReportSnapshot,
     ReportStatus,
 )
 from profiles import services as profile_services
@@ -116,12 +117,17 @@ def report(
     reason: str,
     note: str,
     evidence: dict | None = None,
+    snapshot: bytes | None = None,
 ) -> bool:
     """File ``reporter``'s report about ``reported_id`` in ``match_id``; True if new.
 
     ``evidence`` is what the live loop holds about the match (``matching.evidence``: transcript,
     live and stored match records), handed in by matching; the reported account's details are
     added here. Malformed input raises ``ServiceError``.
+
+    ``snapshot``: a nudity report's still of the partner's video (JPEG or PNG bytes from the
+    reporter's browser); re-encoded and kept with the evidence. A bad one refuses the report
+    (``InvalidSnapshot``, code ``bad_snapshot``) before anything is written.
 
     Idempotent: a second report by the same reporter about the same match returns False and
     changes nothing (a unique constraint decides, so concurrent duplicates count once).
@@ -139,6 +145,9 @@ def report(
     if reporter.id == reported_id:
         raise ServiceError("self_report", "you cannot report yourself")
     note = (note or "")[:NOTE_MAX_LENGTH]
+    if snapshot is not None and reason != Reason.NUDITY:
+        raise snapshots.InvalidSnapshot("snapshot: only a nudity report carries one")
+    still = snapshots.clean_snapshot(snapshot) if snapshot is not None else None
 
     created = False
     if not Report.objects.filter(match_id=match_id, reporter_identity=reporter.id).exists():
@@ -154,7 +163,7 @@ def report(
         )
         try:
             with transaction.atomic():
-                Report.objects.create(
+                filed = Report.objects.create(
                     match_id=match_id,
                     reporter_identity=reporter.id,
                     reporter_user_id=_existing_user_id(reporter.id),
@@ -169,6 +178,10 @@ def report(
                     evidence=evidence,
                     priority=Priority.URGENT if reason == Reason.UNDERAGE else Priority.NORMAL,
                 )
+                if still is not None:
+                    ReportSnapshot.objects.create(
+                        report=filed, jpeg=still.jpeg, width=still.width, height=still.height
+                    )
             created = True
         except IntegrityError:
             # The unique (match, reporter) constraint: a concurrent duplicate won the race.
@@ -413,21 +426,23 @@ def prune_expired_bans(*, now: float | None = None) -> int:
 
 
 def prune_evidence(*, now: dt.datetime | None = None) -> int:
-    """Drop the transcripts of decided reports older than ``EVIDENCE_RETENTION_DAYS`` (the
-    decision, the reason and the match record stay); returns reports pruned."""
+    """Drop the transcripts and snapshots of decided reports older than
+    ``EVIDENCE_RETENTION_DAYS`` (the decision, the reason and the match record stay); returns
+    reports pruned."""
     now = now or timezone.now()
     retention = dt.timedelta(days=getattr(settings, "EVIDENCE_RETENTION_DAYS", EVIDENCE_RETENTION_DAYS))
-    pruned = 0
-    stale = Report.objects.filter(created__lt=now - retention, resolved_at__isnull=False).exclude(
-        evidence__transcript=[]
-    )
-    for row in stale.only("pk", "evidence").iterator():
+    decided = Report.objects.filter(created__lt=now - retention, resolved_at__isnull=False)
+    pruned: set[int] = set()
+    for row in decided.exclude(evidence__transcript=[]).only("pk", "evidence").iterator():
         evidence = dict(row.evidence or {})
         evidence["transcript"] = []
         evidence["transcript_pruned_at"] = now.isoformat()
         Report.objects.filter(pk=row.pk).update(evidence=evidence)
-        pruned += 1
-    return pruned
+        pruned.add(row.pk)
+    stills = ReportSnapshot.objects.filter(report__in=decided)
+    pruned.update(stills.values_list("report_id", flat=True))
+    stills.delete()
+    return len(pruned)
 
 
 # --- Automatic suspension -----------------------------------------------------------------

@@ -383,6 +383,25 @@ AUTO_SUSPEND_ESTABLISHED_DAYS = env_int("AUTO_SUSPEND_ESTABLISHED_DAYS", 7)
 # An automatic suspension ends by itself after this long unless a moderator confirms it.
 AUTO_SUSPEND_HOURS = env_int("AUTO_SUSPEND_HOURS", 24)
 
+# The nudity shield in the viewer's browser (matching/shield.py, static/js/chat/shield.js): the
+# partner's video stays blurred until SAFE_CHECKS checks in a row find every watched class of the
+# nsfwjs model (Drawing, Hentai, Neutral, Porn, Sexy) below its threshold, and blurs again on a hit.
+# NUDITY_SHIELD_WATCHED="Porn=0.5,Hentai=0.6,Sexy=0.8".
+NUDITY_SHIELD_WATCHED = {
+    name.strip(): float(threshold)
+    for name, _, threshold in (
+        item.partition("=") for item in env_list("NUDITY_SHIELD_WATCHED", "Porn=0.5,Hentai=0.6,Sexy=0.8")
+    )
+}
+NUDITY_SHIELD_SAFE_CHECKS = env_int("NUDITY_SHIELD_SAFE_CHECKS", 2)
+NUDITY_SHIELD_INTERVAL_MS = env_int("NUDITY_SHIELD_INTERVAL_MS", 1500)
+# Time boxes: a device that cannot load the model or check a frame in time is told so on screen,
+# and the video stays blurred with "Show anyway" (the call itself never waits for the shield).
+NUDITY_SHIELD_LOAD_TIMEOUT_MS = env_int("NUDITY_SHIELD_LOAD_TIMEOUT_MS", 30_000)
+NUDITY_SHIELD_CHECK_TIMEOUT_MS = env_int("NUDITY_SHIELD_CHECK_TIMEOUT_MS", 5_000)
+# "" lets each browser choose (WebGL on a GPU, else the CPU); "webgl" or "cpu" pins one.
+NUDITY_SHIELD_BACKEND = env("NUDITY_SHIELD_BACKEND", "")
+
 # --- Operations -------------------------------------------------------------------------
 
 # /metrics: a bearer token and/or peer networks (CIDRs) that may scrape; neither set -> 404.

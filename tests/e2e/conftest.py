@@ -30,6 +30,8 @@ FAKE_UI = "--use-fake-ui-for-media-stream"
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
+# The person's own "Blur nudity" switch, turned off before the page's scripts read it.
+SHIELD_OFF = "try { localStorage.setItem('seendr.shield', 'off'); } catch (e) {}"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -93,23 +95,34 @@ def _watch(page: Page) -> Tab:
     return tab
 
 
-def _new_tab(browser: Browser, viewport: dict | None) -> Tab:
+def _new_tab(browser: Browser, viewport: dict | None, *, shield: bool = False) -> Tab:
     context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
     context.set_default_timeout(15_000)
+    if not shield:
+        context.add_init_script(SHIELD_OFF)
     return _watch(context.new_page())
 
 
 @pytest.fixture
 def browsers() -> Iterator[Callable[..., Tab]]:
-    """Factory: ``browsers(camera=True, viewport=None)`` opens a fresh Chromium for one person."""
+    """Factory: ``browsers(camera=True, viewport=None, extra_args=(), shield=False)`` opens a fresh
+    Chromium for one person (``extra_args``: more Chromium flags; a later flag wins over a default
+    one). The nudity shield is switched off unless ``shield=True``: its model costs seconds of CPU
+    per page, and tests/e2e/test_shield.py is where it is tested."""
     started: list[Browser] = []
     with sync_playwright() as pw:
 
-        def open_tab(*, camera: bool = True, viewport: dict | None = None) -> Tab:
-            args = [*BASE_ARGS, FAKE_UI] if camera else BASE_ARGS
+        def open_tab(
+            *,
+            camera: bool = True,
+            viewport: dict | None = None,
+            extra_args: tuple[str, ...] = (),
+            shield: bool = False,
+        ) -> Tab:
+            args = [*BASE_ARGS, FAKE_UI, *extra_args] if camera else [*BASE_ARGS, *extra_args]
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
             started.append(browser)
-            return _new_tab(browser, viewport)
+            return _new_tab(browser, viewport, shield=shield)
 
         try:
             yield open_tab

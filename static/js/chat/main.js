@@ -10,6 +10,8 @@ import { Peer } from "./peer.js";
 import { acquireMedia, isLive, setTracksEnabled, stopStream } from "./media.js";
 import { backgroundCue, setSoundsOn, soundsOn } from "./signals.js";
 import { detailText, STAGES, stageText, WaitClock } from "./waiting.js";
+import { initShield } from "./shield.js";
+import { snapshotJpeg } from "./snapshot.js";
 import {
   addChatLine,
   announce,
@@ -70,6 +72,8 @@ const state = {
   queueWaiting: null,
   earlySignals: [],
   everConnected: false,
+  reportSnapshot: null, // the partner's video when the report dialog opened (nudity reports)
+  pendingReport: null, // the last report frame, re-sent without its snapshot if that is refused
 };
 
 const socket = new ChatSocket(socketUrl(config.wsPath || "/ws/chat/"));
@@ -403,8 +407,11 @@ function sendChat() {
   els.chatInput.focus();
 }
 
-function openReport() {
+function openReport(reason) {
+  if (els.report.disabled) return;
   els.reportForm.reset();
+  if (reason) els.reportReason.value = reason;
+  state.reportSnapshot = snapshotJpeg(els.remoteVideo); // what the reporter saw, taken now
   els.reportDialog.returnValue = ""; // else Esc would repeat the last choice
   els.reportDialog.showModal();
 }
@@ -505,6 +512,7 @@ const handlers = {
     announce(`${name} liked you.`);
   },
   reported() {
+    state.pendingReport = null;
     afterModeration("Reported. Thanks: you won't meet them again.");
   },
   blocked() {
@@ -515,6 +523,13 @@ const handlers = {
   },
   error(frame) {
     const message = String(frame.message || "Something went wrong.");
+    if (frame.code === "bad_snapshot" && state.pendingReport) {
+      // The report matters more than the picture: file it without one.
+      const { snapshot, ...report } = state.pendingReport;
+      state.pendingReport = null;
+      socket.send(report);
+      return;
+    }
     if (frame.code === "not_matched") return; // a late signal after the partner left
     if (frame.code === "rate_limited") {
       const wait = Math.max(1, Math.ceil(Number(frame.retry_after) || 1));
@@ -631,13 +646,17 @@ els.chatForm.addEventListener("submit", (event) => {
 els.like.addEventListener("click", () => {
   if (socket.send({ type: "like" })) els.like.disabled = true;
 });
-els.report.addEventListener("click", openReport);
+els.report.addEventListener("click", () => openReport());
 els.block.addEventListener("click", openBlock);
 els.reportDialog.addEventListener("close", () => {
+  const snapshot = state.reportSnapshot;
+  state.reportSnapshot = null;
   if (els.reportDialog.returnValue !== "report") return;
   const frame = { type: "report", reason: els.reportReason.value };
   const note = els.reportNote.value.trim();
   if (note) frame.note = note.slice(0, limits.report_note);
+  if (frame.reason === "nudity" && snapshot) frame.snapshot = snapshot;
+  state.pendingReport = frame;
   socket.send(frame);
 });
 els.blockDialog.addEventListener("close", () => {
@@ -668,6 +687,8 @@ window.addEventListener("pageshow", (event) => {
 });
 
 // ---- boot --------------------------------------------------------------------------
+
+initShield({ root: document.getElementById("shield"), video: els.remoteVideo, onReport: () => openReport("nudity") });
 
 if (!els.interests.value) els.interests.value = recall(STORAGE.interests) || "";
 els.textOnly.checked = recall(STORAGE.textOnly) === "1";
