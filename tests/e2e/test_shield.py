@@ -223,6 +223,10 @@ def test_turned_off_it_stays_off_and_loads_no_model(shield_server, browsers):
     requests = record_requests(tab)
     enter_as_guest(tab, shield_server.url)
     expect(tab.hook("shield-toggle")).to_be_checked()  # on by default
+    # Once its model is in, nothing of this page is still loading when it goes.
+    tab.page.wait_for_function(
+        "() => document.getElementById('shield').dataset.shieldLoadMs", timeout=MODEL_LOAD_MS
+    )
     tab.hook("shield-toggle").uncheck()
     wait_state(tab, "off", 5_000)
     assert tab.page.evaluate("localStorage.getItem('seendr.shield')") == "off"

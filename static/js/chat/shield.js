@@ -231,7 +231,7 @@ export function initShield({ root, video, onReport }) {
     } catch (error) {
       answer = { type: "failed", message: String(error) };
     }
-    if (state.classifier !== classifier) return; // turned off meanwhile
+    if (state.classifier !== classifier) return; // turned off (or given up) meanwhile
     if (answer.type !== "ready") {
       console.warn("nudity shield unavailable:", answer.message || answer.type);
       giveUp(answer.type === "timeout" ? "slow" : "failed");
@@ -269,6 +269,10 @@ export function initShield({ root, video, onReport }) {
       else schedule(0);
     } else {
       clearTimeout(state.timer);
+      // Off means off: the worker and its model go (the files stay cached for a later "on").
+      if (state.classifier) state.classifier.stop();
+      state.classifier = null;
+      if (state.model === "loading" || state.model === "ready") state.model = "none";
     }
     render();
   }
