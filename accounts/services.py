@@ -21,6 +21,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts import guests, tasks
+from profiles import friend_requests
 from profiles import services as profile_services
 from profiles.models import Profile
 from seendr import keys
@@ -62,8 +63,13 @@ def _lock(name: str) -> None:
 
 
 @transaction.atomic
-def sign_up(*, username: str, email: str, birth_date: dt.date, password: str) -> AbstractBaseUser:
+def sign_up(
+    *, username: str, email: str, birth_date: dt.date, password: str, guest_id: str | None = None
+) -> AbstractBaseUser:
     """Create an adult account and its profile; the verification code is mailed after commit.
+
+    ``guest_id``: the guest this person was until now. Their open "add friend" requests (made
+    within a match's request window) carry over to the new account after commit.
 
     The form checked that username and email are free (case-insensitively), but two sign-ups
     can pass that check at once: advisory locks on both names (always username first, so two
@@ -81,6 +87,8 @@ def sign_up(*, username: str, email: str, birth_date: dt.date, password: str) ->
     user = User.objects.create_user(username=username, email=email, password=password)
     Profile.objects.filter(user=user).update(birth_date=birth_date)
     tasks.send_verification_code_task.delay_on_commit(user.pk)
+    if guest_id:
+        transaction.on_commit(lambda: friend_requests.carry_over(guest_id=guest_id, user_id=user.pk))
     return user
 
 

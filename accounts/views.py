@@ -78,6 +78,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 birth_date=form.cleaned_data["birth_date"],
                 password=form.cleaned_data["password1"],
+                guest_id=request.session.get(GUEST_SESSION_KEY),
             )
         except services.SignUpRefused as refused:
             if refused.field == "username":

@@ -1,11 +1,11 @@
-"""Profiles, interests and blocks: the durable side of a person on Seendr."""
+"""Profiles, interests, blocks and friendships: the durable side of a person on Seendr."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Greatest, Least, Lower
 
 from profiles import interests
 from seendr.identity import IDENTITY_ID_MAX_LENGTH
@@ -110,3 +110,35 @@ class Block(models.Model):
 
     def __str__(self) -> str:
         return f"{self.blocker_identity} blocks {self.blocked_identity}"
+
+
+class Friendship(models.Model):
+    """Two accounts who both asked to stay in touch after meeting. One row per pair.
+
+    The pair is unordered: the unique constraint is on (least, greatest) of the two user ids, so
+    (a, b) and (b, a) are the same friendship and two concurrent "both asked" writes make one row.
+    """
+
+    user_a = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user_b = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The match where they met (a matching.Match id; no foreign key: history is written later).
+    match_id = models.CharField(max_length=40, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                Least("user_a", "user_b"), Greatest("user_a", "user_b"), name="friendship_unique_pair"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(user_a=models.F("user_b")), name="friendship_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_a_id} and {self.user_b_id} are friends"
+
+    def other(self, user_id: int) -> int:
+        """The friend of ``user_id`` in this pair."""
+        return self.user_b_id if self.user_a_id == user_id else self.user_a_id

@@ -1,13 +1,13 @@
-"""Reads of profiles. Everything public goes through the profile cache (``profiles.cache``)."""
+"""Reads of profiles and friendships. Everything public goes through the profile cache (``profiles.cache``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F
+from django.db.models import Case, F, Q, When
 
 from profiles import cache
-from profiles.models import Profile
+from profiles.models import Friendship, Profile
 from seendr.identity import Identity
 
 PUBLIC_FIELDS = ("username", "display_name", "bio", "country", "languages", "interests", "likes", "verified")
@@ -73,3 +73,21 @@ def recently_active_user_ids(*, limit: int) -> list[int]:
         .order_by(F("last_active").desc(nulls_last=True), "-created")
         .values_list("user_id", flat=True)[:limit]
     )
+
+
+def _either(user_id: int) -> Q:
+    return Q(user_a_id=user_id) | Q(user_b_id=user_id)
+
+
+def friend_user_ids(*, user_id: int) -> list[int]:
+    """The accounts befriended with ``user_id``, the newest friendship first."""
+    friend = Case(When(user_a_id=user_id, then=F("user_b_id")), default=F("user_a_id"))
+    return list(
+        Friendship.objects.filter(_either(user_id)).annotate(friend=friend).values_list("friend", flat=True)
+    )
+
+
+def are_friends(*, user_id: int, other_user_id: int) -> bool:
+    return Friendship.objects.filter(
+        Q(user_a_id=user_id, user_b_id=other_user_id) | Q(user_a_id=other_user_id, user_b_id=user_id)
+    ).exists()

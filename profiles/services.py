@@ -1,4 +1,4 @@
-"""Writes to profiles, interests and blocks, and the Redis state mirroring them."""
+"""Writes to profiles, interests, blocks and friendships, and the Redis state mirroring them."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from PIL import Image, ImageOps
 
 from profiles import cache, tasks
 from profiles import interests as interest_tags
-from profiles.models import MAX_INTERESTS, Block, Interest, Profile
+from profiles.models import MAX_INTERESTS, Block, Friendship, Interest, Profile
 from seendr import keys
 from seendr.identity import GUEST_TTL_SECONDS, is_identity_id, user_id_from_identity
 from seendr.redis_state import state
@@ -170,6 +171,8 @@ def block(*, blocker_id: str, blocked_id: str) -> bool:
     )
     # Mirrored even when the row existed: the set may have been lost with a Redis flush.
     transaction.on_commit(lambda: state().sadd(key, blocked_id))
+    if blocked_user_id is not None:
+        unfriend(user_id=blocker_user_id, other_user_id=blocked_user_id)
     return created
 
 
@@ -192,3 +195,37 @@ def rebuild_block_sets(*, batch_size: int = 1000) -> int:
             pipe.execute()
     pipe.execute()
     return count
+
+
+# --- Friendships ---------------------------------------------------------------------------
+
+
+def _pair(user_id: int, other_user_id: int) -> Q:
+    return Q(user_a_id=user_id, user_b_id=other_user_id) | Q(user_a_id=other_user_id, user_b_id=user_id)
+
+
+def befriend(*, user_id: int, other_user_id: int, match_id: str = "") -> tuple[Friendship, bool]:
+    """Make two accounts friends (both asked); idempotent. Returns (friendship, created).
+
+    Two concurrent calls for the same pair (in either order) meet at the unique constraint on the
+    unordered pair: one inserts, the other finds that row.
+    """
+    if user_id == other_user_id:
+        raise ValueError("an account cannot befriend itself")
+    existing = Friendship.objects.filter(_pair(user_id, other_user_id)).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return (
+                Friendship.objects.create(user_a_id=user_id, user_b_id=other_user_id, match_id=match_id[:40]),
+                True,
+            )
+    except IntegrityError:
+        return Friendship.objects.get(_pair(user_id, other_user_id)), False
+
+
+def unfriend(*, user_id: int, other_user_id: int) -> bool:
+    """End a friendship for both sides at once. True if there was one."""
+    deleted, _ = Friendship.objects.filter(_pair(user_id, other_user_id)).delete()
+    return deleted > 0

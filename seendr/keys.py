@@ -150,6 +150,37 @@ def matches_per_minute(minute: int) -> str:
     return f"{pool_tag()}stats:matches:{minute}"
 
 
+# --- Friends and calls --------------------------------------------------------------------
+
+
+def friend_asks(match_id: str) -> str:
+    """Hash of the pending "add friend" requests of one match: side identity id -> the account
+    identity id behind it ("" for a guest without one yet), plus ``=done`` once both asked.
+    Lives while the match does and ``FRIEND_REQUEST_WINDOW_SECONDS`` after it ended."""
+    return f"{_p()}friends:asks:{match_id}"
+
+
+def guest_friend_asks(guest_id: str) -> str:
+    """Hash match id -> partner id of the requests a guest made: what sign-up carries over."""
+    return f"{_p()}friends:guest:{guest_id}"
+
+
+def call(call_id: str) -> str:
+    """Hash of one ringing call: caller, callee, their channels, created, state. Under the pool
+    tag: answering it creates a match in the same atomic step."""
+    return f"{pool_tag()}call:{call_id}"
+
+
+def call_line(identity_id: str) -> str:
+    """The id of the call an identity is placing or being rung by (one at a time)."""
+    return f"{pool_tag()}line:{identity_id}"
+
+
+def call_declined(caller_id: str, callee_id: str) -> str:
+    """Set when the callee declined: the caller may not ring them again until it expires."""
+    return f"{_p()}call:declined:{caller_id}:{callee_id}"
+
+
 # --- Leaderboards -------------------------------------------------------------------------
 
 

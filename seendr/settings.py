@@ -296,6 +296,15 @@ WEBSOCKET_SEND_BUFFER_BYTES = env_int("WEBSOCKET_SEND_BUFFER_BYTES", 1024 * 1024
 CHAT_TRANSCRIPT_LINES = env_int("CHAT_TRANSCRIPT_LINES", 50)
 CHAT_TRANSCRIPT_TTL_SECONDS = env_int("CHAT_TRANSCRIPT_TTL_SECONDS", 3600)
 
+# --- Friends and calls ------------------------------------------------------------------
+
+# "Add friend" works during a match and this long after it ended; pending requests expire with it.
+FRIEND_REQUEST_WINDOW_SECONDS = env_int("FRIEND_REQUEST_WINDOW_SECONDS", 600)
+# A call rings this long before it ends unanswered (call_ended, reason timeout).
+CALL_RING_SECONDS = env_float("CALL_RING_SECONDS", 30.0)
+# After a decline the caller may not ring the same friend again for this long.
+CALL_DECLINED_COOLDOWN_SECONDS = env_int("CALL_DECLINED_COOLDOWN_SECONDS", 60)
+
 # --- WebRTC -----------------------------------------------------------------------------
 
 STUN_URLS = env_list("STUN_URLS", "stun:stun.l.google.com:19302")
@@ -370,6 +379,10 @@ RATE_LIMITS = {
     "ws_other": "10/1m",  # any frame type without a limit of its own
     "report": "10/1h",  # reports per identity
     "like": "60/1m",  # likes per identity
+    "friend": "20/1m",  # "add friend" presses per identity
+    "call": "6/1m",  # calls placed (rings) per account
+    "answer": "30/1m",  # call answers per account
+    "friends_api": "120/1m",  # friend list reads and removals per account
 }
 for _name in list(RATE_LIMITS):
     RATE_LIMITS[_name] = env(f"RATE_LIMIT_{_name.upper()}", RATE_LIMITS[_name]) or None
