@@ -72,7 +72,7 @@ def ask(
         pipe.expireat(index, int(expires_at) + 1)
         pipe.execute()
     account = user_identity_id(asker_user_id) if asker_user_id is not None else ""
-    status, mine, theirs = lua("profiles", "friend_ask").run(
+    status, _mine, theirs = lua("profiles", "friend_ask").run(
         client, [keys.friend_asks(match_id)], [asker_id, account, partner_id, int(expires_at) + 1]
     )
     if status in (MUTUAL, FRIENDS):

@@ -1,4 +1,4 @@
-"""Reads of profiles and friendships. Everything public goes through the profile cache (``profiles.cache``)."""
+"""Reads of profiles and friendships. Everything public goes through the profile cache."""
 
 from __future__ import annotations
 
