@@ -19,10 +19,11 @@ import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 
-from matching import actions, presence, selectors
+from matching import actions, friends, presence, selectors
 from matching.types import MatchingUnavailable
 from moderation.models import NOTE_MAX_LENGTH, Reason
 from seendr import identity as identities
+from seendr import ratelimit
 from seendr.errors import ServiceError
 from seendr.http import json_csrf_protect, json_error, method_not_allowed, service_error_response
 from seendr.idempotency import idempotent, request_subject
@@ -100,3 +101,46 @@ def report(request: HttpRequest, match_id: str) -> JsonResponse:
     except ServiceError as exc:
         return service_error_response(exc)
     return JsonResponse({"type": "reported", "new": created}, status=201 if created else 200)
+
+
+# --- Friends ---------------------------------------------------------------------------------
+
+
+def _friends_door(request: HttpRequest, *allowed: str) -> JsonResponse | None:
+    """The shared refusals of the friends API: method, account, rate limit (None: go ahead)."""
+    if request.method not in allowed:
+        return method_not_allowed(*allowed)
+    if not request.user.is_authenticated:
+        return json_error(401, "needs_account", "Friends are for accounts: sign up or log in.")
+    decision = ratelimit.check(scope="friends_api", subject=f"u{request.user.pk}")
+    if not decision.allowed:
+        return ratelimit.too_many_requests(request, decision)
+    return None
+
+
+def friend_list(request: HttpRequest) -> JsonResponse:
+    """``GET /api/friends/``: ``{"friends": [{"username", "name", "online", "in_call"}]}``, online first.
+
+    Only the signed-in account's own friends: nobody can ask about anyone else's presence.
+    """
+    refused = _friends_door(request, "GET", "HEAD")
+    if refused is not None:
+        return refused
+    try:
+        return JsonResponse({"friends": friends.friend_list(user_id=request.user.pk)})
+    except redis.RedisError:
+        log.warning("friend list unavailable", exc_info=True)
+        return json_error(503, "unavailable", "Your friends list is temporarily unavailable.")
+
+
+def friend_detail(request: HttpRequest, username: str) -> HttpResponse:
+    """``DELETE /api/friends/<username>/``: ends the friendship for both at once; 204, or 404.
+
+    CSRF is checked by the middleware (a refusal answers JSON under ``/api/``).
+    """
+    refused = _friends_door(request, "DELETE")
+    if refused is not None:
+        return refused
+    if not friends.remove_friend(user_id=request.user.pk, username=username):
+        return json_error(404, "not_found", "No friend with this username.")
+    return HttpResponse(status=204)

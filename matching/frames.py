@@ -25,7 +25,22 @@ MAX_NOTE_CHARS = NOTE_MAX_LENGTH  # the report's own field decides
 MAX_INTERESTS_IN = 50  # more are refused; the pool keeps the first 10 clean ones
 MAX_INTEREST_CHARS_IN = 100
 REPORT_REASONS = ("nudity", "harassment", "spam", "underage", "other")
-CLIENT_TYPES = ("join", "next", "leave", "signal", "chat", "ping", "like", "report", "block")
+CLIENT_TYPES = (
+    "join",
+    "next",
+    "leave",
+    "signal",
+    "chat",
+    "ping",
+    "like",
+    "report",
+    "block",
+    "friend",
+    "call",
+    "answer",
+)
+MAX_USERNAME_CHARS = 150  # Django's username length
+_CALL_ID = re.compile(r"^[0-9a-f]{32}$")
 
 _LANG_PRIMARY = re.compile(r"^[a-z]{2}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -147,8 +162,29 @@ def _snapshot(value: Any, reason: str) -> bytes | None:
         raise FrameError("bad_snapshot", "snapshot: not base64") from None
 
 
+def _call_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    username = obj.get("username")
+    if not isinstance(username, str) or not username.strip():
+        raise _bad("username", "must be a non-empty string")
+    if len(username) > MAX_USERNAME_CHARS:
+        raise _bad("username", f"at most {MAX_USERNAME_CHARS} characters")
+    return {"username": username.strip()}
+
+
+def _answer_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    call_id = obj.get("call_id")
+    if not isinstance(call_id, str) or not _CALL_ID.match(call_id):
+        raise _bad("call_id", "must be the call_id of an incoming_call")
+    accept = obj.get("accept")
+    if not isinstance(accept, bool):
+        raise _bad("accept", "must be true or false")
+    return {"call_id": call_id, "accept": accept}
+
+
 _FIELDS = {
     "join": _join_fields,
+    "call": _call_fields,
+    "answer": _answer_fields,
     "signal": _signal_fields,
     "chat": _chat_fields,
     "report": _report_fields,

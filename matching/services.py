@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from leaderboard import services as leaderboard_services
-from matching import history, pool, presence
+from matching import friends, history, pool, presence
 from matching.models import NAME_MAX_LENGTH, EndReason, Match
 from matching.types import (
     AlreadyMatched,
@@ -421,6 +421,10 @@ async def finish_match(
     ended = await pool.end_match(identity_id=identity_id, now=now, reason=reason)
     if ended is None:
         return None
+    try:
+        await friends.close_request_window(match_id=ended.match_id, ended_at=ended.ended_at)
+    except redis.RedisError:  # the requests keep their backstop expiry
+        log.warning("friend request window of %s not set", ended.match_id, exc_info=True)
     await notify_partner(
         channel_layer=channel_layer,
         partner_channel=ended.partner_channel,

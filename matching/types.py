@@ -17,6 +17,8 @@ STAGE_INTEREST = "interest"
 STAGE_LANGUAGE = "language"
 STAGE_ANYONE = "anyone"
 STAGES = (STAGE_INTEREST, STAGE_LANGUAGE, STAGE_ANYONE)
+# The stage recorded for a match that began as an answered friend call (matching.calls).
+STAGE_FRIEND = "friend"
 
 _LANG = re.compile(r"^[a-z]{2}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")

@@ -7,4 +7,7 @@ urlpatterns: list = [
     path("api/online/", api.online, name="api-online"),
     re_path(r"^api/matches/(?P<match_id>[A-Za-z0-9_-]{1,32})/like/$", api.like, name="api-match-like"),
     path("api/matches/<str:match_id>/report/", api.report, name="report_match"),
+    path("api/friends/", api.friend_list, name="api-friends"),
+    path("api/friends/<str:username>/", api.friend_detail, name="api-friend"),
+    path("friends/", views.friends_page, name="friends"),
 ]

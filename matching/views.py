@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+import redis
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from matching import frames, selectors
+from matching import frames, friends, selectors
 from matching.shield import shield_config
 from moderation.models import NOTE_MAX_LENGTH
 from profiles import interests as interest_tags
@@ -19,6 +21,8 @@ from seendr import identity as identities
 logger = logging.getLogger(__name__)
 
 WS_PATH = "/ws/chat/"
+# How often the friends page re-reads the list (presence changes within seconds).
+FRIENDS_POLL_MS = 4000
 
 # Offered in the chat page's language picker (ISO 639-1); the matcher accepts any such code.
 CHAT_LANGUAGES = (
@@ -95,3 +99,23 @@ def chat(request: HttpRequest) -> HttpResponse:
         "countries": COUNTRIES,
     }
     return render(request, "chat.html", context)
+
+
+@require_GET
+def friends_page(request: HttpRequest) -> HttpResponse:
+    """``/friends/``: the signed-in account's friends, who is online, a Call button for each.
+
+    The list is rendered from the same data as ``GET /api/friends/`` and kept live by polling it.
+    A guest is sent to sign up (friends are for accounts); nobody else's list is ever shown.
+    """
+    if not request.user.is_authenticated:
+        messages.info(request, "Friends are for accounts: sign up to keep the people you meet.")
+        return redirect("/accounts/signup/")
+    try:
+        initial = friends.friend_list(user_id=request.user.pk)
+        available = True
+    except redis.RedisError:
+        logger.warning("friend list unavailable for the page", exc_info=True)
+        initial, available = [], False
+    config = {"api": "/api/friends/", "friends": initial, "available": available, "pollMs": FRIENDS_POLL_MS}
+    return render(request, "friends.html", {"friends_config": config, "friends": initial})

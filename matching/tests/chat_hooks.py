@@ -17,4 +17,6 @@ HOOKS = [
     "report",
     "block",
     "online-count",
+    "friend",
+    "friends-link",
 ]

@@ -12,6 +12,7 @@ import { backgroundCue, setSoundsOn, soundsOn } from "./signals.js";
 import { detailText, STAGES, stageText, WaitClock } from "./waiting.js";
 import { initShield } from "./shield.js";
 import { snapshotJpeg } from "./snapshot.js";
+import { installFriends } from "./friends.js";
 import {
   addChatLine,
   announce,
@@ -77,6 +78,7 @@ const state = {
 };
 
 const socket = new ChatSocket(socketUrl(config.wsPath || "/ws/chat/"));
+installFriends({ socket, beforeCall: ensureMedia });
 const waitClock = new WaitClock(renderWaiting);
 
 function remember(key, value) {
@@ -447,6 +449,7 @@ const handlers = {
   },
   matched(frame) {
     state.joinPending = false;
+    if (frame.friend) state.wantActive = true; // an answered call: the page is in use, as after Start
     teardownPeer();
     const partner = frame.partner || {};
     const name = String(partner.name || "Stranger");

@@ -1,0 +1,121 @@
+// The friends page: renders GET /api/friends/ and keeps it live by polling (no reload).
+// Names come from other people: they only ever go in through textContent.
+
+const config = JSON.parse(document.getElementById("friends-config").textContent);
+const list = document.getElementById("friend-list");
+const empty = document.getElementById("friends-empty");
+const note = document.getElementById("friends-note");
+const csrfToken = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+
+let timer = null;
+const removing = new Set();
+
+function statusText(friend) {
+  if (friend.in_call) return "In a call";
+  return friend.online ? "Online" : "Offline";
+}
+
+function friendItem(friend) {
+  const li = document.createElement("li");
+  li.className = "friend";
+  li.dataset.username = friend.username;
+  li.dataset.testid = "friend-item";
+
+  const dot = document.createElement("span");
+  dot.className = `presence${friend.in_call ? " in-call" : friend.online ? " online" : ""}`;
+  dot.setAttribute("aria-hidden", "true");
+
+  const name = document.createElement("a");
+  name.className = "friend-name";
+  name.href = `/u/${encodeURIComponent(friend.username)}/`;
+  name.textContent = friend.name;
+
+  const status = document.createElement("span");
+  status.className = "friend-status muted";
+  status.dataset.testid = "friend-status";
+  status.textContent = statusText(friend);
+
+  const actions = document.createElement("span");
+  actions.className = "friend-actions";
+  if (friend.online && !friend.in_call) {
+    const call = document.createElement("a");
+    call.className = "button small";
+    call.href = `/chat/?call=${encodeURIComponent(friend.username)}`;
+    call.dataset.testid = "call";
+    call.textContent = "Call";
+    call.setAttribute("aria-label", `Call ${friend.name}`);
+    actions.append(call);
+  }
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "secondary small";
+  remove.dataset.testid = "remove-friend";
+  remove.textContent = "Remove";
+  remove.setAttribute("aria-label", `Remove ${friend.name} from your friends`);
+  remove.disabled = removing.has(friend.username);
+  remove.addEventListener("click", () => removeFriend(friend));
+  actions.append(remove);
+
+  li.append(dot, name, status, actions);
+  return li;
+}
+
+function render(friends) {
+  list.replaceChildren(...friends.filter((f) => !removing.has(f.username)).map(friendItem));
+  empty.hidden = list.childElementCount > 0;
+}
+
+function showNote(text) {
+  note.textContent = text;
+  note.hidden = !text;
+}
+
+async function refresh() {
+  try {
+    const response = await fetch(config.api, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (response.status === 401) {
+      window.location.assign("/accounts/login/?next=/friends/");
+      return;
+    }
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const body = await response.json();
+    render(body.friends || []);
+    showNote("");
+  } catch (error) {
+    showNote("Can't reach Seendr right now; the list will update when the connection is back.");
+  }
+}
+
+async function removeFriend(friend) {
+  if (!window.confirm(`Remove ${friend.name} from your friends? You will both lose each other.`)) return;
+  removing.add(friend.username);
+  refreshSoon(0);
+  try {
+    const response = await fetch(`${config.api}${encodeURIComponent(friend.username)}/`, {
+      method: "DELETE",
+      headers: { "X-CSRFToken": csrfToken, Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (response.status !== 204 && response.status !== 404) throw new Error(`HTTP ${response.status}`);
+  } catch (error) {
+    showNote(`Couldn't remove ${friend.name}. Try again.`);
+  } finally {
+    removing.delete(friend.username);
+    refreshSoon(0);
+  }
+}
+
+function refreshSoon(delayMs) {
+  clearTimeout(timer);
+  timer = setTimeout(async () => {
+    await refresh();
+    refreshSoon(config.pollMs || 4000);
+  }, delayMs);
+}
+
+render(config.friends || []);
+if (!config.available) showNote("Online status is temporarily unavailable.");
+refreshSoon(config.pollMs || 4000);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") refreshSoon(0);
+});
