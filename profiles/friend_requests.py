@@ -30,6 +30,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from profiles import cache
+from profiles.selectors import are_friends
 from profiles.services import befriend
 from seendr import keys
 from seendr.identity import user_id_from_identity, user_identity_id
@@ -38,11 +39,14 @@ from seendr.redis_state import lua, state
 log = logging.getLogger(__name__)
 
 MUTUAL, FRIENDS, ASKED, AGAIN, IGNORED = "mutual", "friends", "asked", "again", "ignored"
+ALREADY = "already"
 
 
 @dataclass(frozen=True)
 class AskResult:
-    """What an ask did. ``friend_user_id`` is set once both have asked (``mutual``/``friends``)."""
+    """What an ask did: ``mutual`` (this ask made the friendship), ``already`` (friends before this
+    match's asks), ``asked`` (a new request), ``again`` (nothing new, including a repeat after
+    the pair completed), or ``ignored`` (a block). ``friend_user_id`` is set for mutual/already."""
 
     status: str
     friend_user_id: int | None = None
@@ -65,6 +69,20 @@ def ask(
     pipe.sismember(keys.blocks(partner_id), asker_id)
     if any(pipe.execute()):
         return AskResult(IGNORED)
+    partner_user_id = user_id_from_identity(partner_id)
+    if (
+        asker_user_id is not None
+        and partner_user_id is not None
+        and are_friends(user_id=asker_user_id, other_user_id=partner_user_id)
+    ):
+        # Friends already (from an earlier match, or this one a moment ago): the first such ask
+        # of the match is confirmed to the asker, any other is nothing new.
+        asks = keys.friend_asks(match_id)
+        pipe = client.pipeline(transaction=True)
+        pipe.hsetnx(asks, "=done", "1")
+        pipe.expireat(asks, int(expires_at) + 1)
+        first, _ = pipe.execute()
+        return AskResult(ALREADY, partner_user_id) if first else AskResult(AGAIN)
     if asker_user_id is None:
         index = keys.guest_friend_asks(asker_id)
         pipe = client.pipeline(transaction=True)
@@ -80,7 +98,8 @@ def ask(
         friend_user_id = user_id_from_identity(theirs)
         assert friend_user_id is not None
         _complete(status, asker_user_id, friend_user_id, match_id)
-        return AskResult(status, friend_user_id)
+        # FRIENDS: another ask of this match completed the pair a moment ago and announced it.
+        return AskResult(MUTUAL, friend_user_id) if status == MUTUAL else AskResult(AGAIN)
     if status == ASKED and asker_user_id is not None:
         _announce_request(from_user_id=asker_user_id, to_identity_id=partner_id, match_id=match_id)
     return AskResult(status)

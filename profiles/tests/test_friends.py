@@ -91,8 +91,16 @@ def test_a_request_waits_for_the_other_side_then_makes_the_friendship(make_user)
     result = ask(bob, ada)
     assert (result.status, result.friend_user_id) == ("mutual", ada.pk)
     assert selectors.are_friends(user_id=ada.pk, other_user_id=bob.pk)
-    assert ask(ada, bob).status == "friends"
+    assert ask(ada, bob).status == "again"  # the pair was just announced: nothing new
     assert Friendship.objects.get().match_id == "m1"
+
+
+def test_friends_who_meet_again_get_one_confirmation_per_match(make_user):
+    ada, bob = make_user(), make_user()
+    services.befriend(user_id=ada.pk, other_user_id=bob.pk)
+    result = ask(ada, bob, match_id="m2")
+    assert (result.status, result.friend_user_id) == ("already", bob.pk)
+    assert ask(bob, ada, match_id="m2").status == "again"
 
 
 def test_a_one_sided_request_expires_with_its_window(make_user):
