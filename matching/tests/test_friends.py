@@ -19,6 +19,7 @@ from matching.tests.wsutil import (
     send,
 )
 from profiles import selectors
+from profiles import services as profile_services
 from profiles.models import Friendship
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -183,4 +184,18 @@ async def test_friend_frames_are_rate_limited(settings):
     await send(a, {"type": "friend"})
     error = await expect(a, "error")
     assert error["code"] == "rate_limited" and error["retry_after"] >= 1
+    await close(a, b)
+
+
+async def test_removing_a_friend_is_immediate_for_both_sockets():
+    ada, a = await online_account("ada")
+    bob, b = await online_account("bob")
+    await database_sync_to_async(profile_services.befriend)(user_id=ada.pk, other_user_id=bob.pk)
+    client = Client()
+    await sync_to_async(client.force_login)(bob)
+    response = await sync_to_async(client.delete)("/api/friends/ada/")
+    assert response.status_code == 204
+    assert (await expect(b, "friend_removed"))["username"] == "ada"
+    assert (await expect(a, "friend_removed"))["username"] == "bob"
+    assert await count_friendships() == 0
     await close(a, b)
