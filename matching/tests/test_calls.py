@@ -123,6 +123,14 @@ async def test_a_caller_who_disconnects_cancels_the_ringing():
     await close(b)
 
 
+async def test_a_callee_who_goes_away_while_it_rings_makes_the_call_unavailable():
+    (_, a), (_, b) = await friends_online("ada", "bob")
+    await ring(a, b, "bob")
+    await b.disconnect()
+    assert (await expect(a, "call_ended"))["reason"] == "unavailable"
+    await close(a)
+
+
 async def test_busy_offline_and_non_friends_all_answer_not_available():
     (_ada, a), (_, b), (_, c) = await friends_online("ada", "bob", "cyd")
     _dan, d = await online_account("dan")  # online, but not ada's friend
