@@ -6,11 +6,11 @@ import time
 
 import pytest
 import redis
+from accounts.identity import GUEST_SESSION_KEY
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from accounts import guests
-from accounts.identity import GUEST_SESSION_KEY
 from matching import friends
 from profiles import selectors
 from profiles import services as profile_services
