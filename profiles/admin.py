@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from profiles.models import Block, Interest, Profile
+from profiles.models import Block, Friendship, Interest, Profile
 from profiles.services import invalidate_profile
 
 
@@ -57,3 +57,18 @@ class BlockAdmin(admin.ModelAdmin):
     list_select_related = ("blocker_user", "blocked_user")
     raw_id_fields = ("blocker_user", "blocked_user")
     date_hierarchy = "created"
+
+
+@admin.register(Friendship)
+class FriendshipAdmin(admin.ModelAdmin):
+    """Read and remove only: a friendship is made by two people asking, never by staff."""
+
+    list_display = ("user_a", "user_b", "match_id", "created")
+    search_fields = ("user_a__username", "user_b__username", "match_id")
+    list_select_related = ("user_a", "user_b")
+    raw_id_fields = ("user_a", "user_b")
+    readonly_fields = ("user_a", "user_b", "match_id", "created")
+    date_hierarchy = "created"
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -52,6 +52,15 @@ def test_block_admin_lists_blocks(staff_client, make_user):
     assert len(response.context["cl"].result_list) == 1
 
 
+def test_friendship_admin_lists_and_searches_but_cannot_add(staff_client, make_user):
+    ada, bob, cyd = make_user("ada"), make_user("bob"), make_user("cyd")
+    services.befriend(user_id=ada.pk, other_user_id=bob.pk, match_id="m1")
+    services.befriend(user_id=cyd.pk, other_user_id=ada.pk)
+    response = staff_client.get("/admin/profiles/friendship/", {"q": "bob"})
+    assert [f.match_id for f in response.context["cl"].result_list] == ["m1"]
+    assert staff_client.get("/admin/profiles/friendship/add/").status_code == 403
+
+
 @pytest.mark.django_db(transaction=True)
 def test_admin_edit_refreshes_the_cached_profile(staff_client, make_user):
     from profiles import selectors
