@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in, wait_remote_video_playing
+from tests.e2e.conftest import enter_as_guest, sign_in, wait_remote_video_playing
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -73,3 +73,38 @@ def test_meet_befriend_leave_see_online_call_and_talk(chat_server, two_accounts,
 
     for tab in (ada, bob):
         assert not tab.errors, tab.errors
+
+
+def test_a_guest_asked_back_is_offered_sign_up_and_becomes_a_friend_by_signing_up(
+    chat_server, two_accounts, browsers
+):
+    ada, guest = browsers(), browsers()
+    sign_in(ada, chat_server.url, username="ada", password=PASSWORD)
+    enter_as_guest(guest, chat_server.url)
+    for tab in (ada, guest):
+        tab.hook("interests").fill("origami")
+        tab.hook("start").click()
+    for tab in (ada, guest):
+        expect(tab.hook("common-interests")).to_contain_text("origami", timeout=20_000)
+
+    ada.hook("friend").click()
+    expect(guest.page.get_by_test_id("call-banner")).to_contain_text("ada wants to stay in touch")
+    guest.page.get_by_test_id("friend-accept").click()
+    offer = guest.page.get_by_test_id("call-banner")
+    expect(offer).to_contain_text(re.compile("sign up", re.I))
+
+    # The guest signs up within the window; Ada hears at once that they are friends.
+    offer.get_by_test_id("signup-offer").click()
+    guest.page.wait_for_url(re.compile(r"/accounts/signup/"))
+    form = guest.page.locator("form:has(input[name=password1])")
+    form.locator("input[name=username]").fill("newbie")
+    form.locator("input[name=email]").fill("newbie@example.com")
+    form.locator("input[name=birth_date]").fill("1990-05-01")
+    form.locator("input[name=password1]").fill(PASSWORD)
+    form.locator("input[name=password2]").fill(PASSWORD)
+    form.locator("[type=submit]").click()
+    guest.page.wait_for_url(re.compile(r"/accounts/verify"))
+    news = ada.page.locator(".toast").filter(has_text="You and newbie are now friends")
+    expect(news).to_be_visible(timeout=10_000)
+    expect(ada.hook("friend")).to_have_text(re.compile("Friends"))
+    assert not ada.errors, ada.errors
