@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from matching import calls, pool
 from matching.frames import FrameError
@@ -22,20 +23,21 @@ from seendr.identity import Identity
 log = logging.getLogger(__name__)
 
 
-class LineOwner(Protocol):
-    """What a line needs from its socket."""
-
-    channel_name: str
-    channel_layer: Any
-
-    async def send_frame(self, frame: dict[str, Any]) -> None: ...
-
-
 class CallLine:
-    def __init__(self, *, identity: Identity, owner: LineOwner, lock: asyncio.Lock) -> None:
+    def __init__(
+        self,
+        *,
+        identity: Identity,
+        channel_name: str,
+        channel_layer: Any,
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+        lock: asyncio.Lock,
+    ) -> None:
         self.identity = identity
-        self.owner = owner
-        self.lock = lock  # the owner's: held around every call below, taken by the timer
+        self.channel_name = channel_name  # the socket's own channel
+        self.channel_layer = channel_layer
+        self.send = send  # sends a frame to this socket's client
+        self.lock = lock  # the socket's: held around every call below, taken by the timer
         self.call: calls.Call | None = None
         self._timer: asyncio.Task | None = None
 
@@ -46,10 +48,10 @@ class CallLine:
         if self.call is not None:
             raise FrameError("already_calling", "You are already on a call.")
         call, invite = await calls.ring(
-            caller=self.identity, caller_channel=self.owner.channel_name, username=username, now=time.time()
+            caller=self.identity, caller_channel=self.channel_name, username=username, now=time.time()
         )
         self.call = call
-        await self.owner.send_frame(
+        await self.send(
             {
                 "type": "ringing",
                 "call_id": call.call_id,
@@ -67,7 +69,7 @@ class CallLine:
             await self._end(call, calls.UNAVAILABLE, tell_me=False)
             return
         self.call = call
-        await self.owner.send_frame(
+        await self.send(
             {
                 "type": "incoming_call",
                 "call_id": call.call_id,
@@ -95,13 +97,13 @@ class CallLine:
         """Turn the call into a live match; None (both sides told) when that is too late."""
         try:
             return await calls.accept(
-                call=call, me=self.identity.id, my_channel=self.owner.channel_name, now=time.time()
+                call=call, me=self.identity.id, my_channel=self.channel_name, now=time.time()
             )
         except calls.CallBusy:
             await self._tell_peer(call, calls.ended_message(call=call, reason=calls.UNAVAILABLE))
-            await self.owner.send_frame(calls.ended_frame(call=call, reason=calls.UNAVAILABLE))
+            await self.send(calls.ended_frame(call=call, reason=calls.UNAVAILABLE))
         except calls.CallGone:
-            await self.owner.send_frame(calls.ended_frame(call=call, reason=calls.CANCELLED))
+            await self.send(calls.ended_frame(call=call, reason=calls.CANCELLED))
         return None
 
     # --- Ending ---------------------------------------------------------------------------------
@@ -142,7 +144,7 @@ class CallLine:
         if call is None or call.call_id != event.get("call_id"):
             return
         self._forget()
-        await self.owner.send_frame(calls.ended_frame(call=call, reason=str(event["reason"])))
+        await self.send(calls.ended_frame(call=call, reason=str(event["reason"])))
 
     def stop(self) -> None:
         """The socket is gone: no timer may outlive it."""
@@ -155,12 +157,12 @@ class CallLine:
         if state == "ended":
             await self._tell_peer(call, calls.ended_message(call=call, reason=reason))
             if tell_me:
-                await self.owner.send_frame(calls.ended_frame(call=call, reason=reason))
+                await self.send(calls.ended_frame(call=call, reason=reason))
         return state
 
     async def _tell_peer(self, call: calls.Call, message: dict[str, Any]) -> None:
         try:
-            await self.owner.channel_layer.send(call.peer_channel, message)
+            await self.channel_layer.send(call.peer_channel, message)
         except Exception:  # a lost peer is not this side's error; its timer or the TTLs end the call
             log.warning("could not reach %s about call %s", call.peer_id, call.call_id, exc_info=True)
 
