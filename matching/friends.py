@@ -82,11 +82,33 @@ def card(*, user_id: int) -> dict[str, Any] | None:
     return friend_requests.friend_card(record) if record is not None else None
 
 
+ALREADY = friend_requests.ALREADY
+
+
+async def confirmation(*, user_id: int, now: float) -> dict[str, Any] | None:
+    """``friend_added`` about an existing friend, for the asker alone (None: no such account now)."""
+    friend = await card(user_id=user_id)
+    if friend is None:
+        return None
+    online = await is_online(identity_id=user_identity_id(user_id), now=now)
+    return added_frame(friend=friend, online=online)
+
+
 def added_frame(*, friend: dict[str, Any], online: bool) -> dict[str, Any]:
     """``friend_added`` as the protocol names it."""
     return {
         "type": "friend_added",
         "friend": {"username": friend["username"], "name": friend["name"], "online": online},
+    }
+
+
+def request_frame(*, event: dict[str, Any]) -> dict[str, Any]:
+    """``friend_request_received`` from a ``friends.asked`` message."""
+    sender = event["from"]
+    return {
+        "type": "friend_request_received",
+        "match_id": event["match_id"],
+        "from": {"username": sender["username"], "name": sender["name"]},
     }
 
 
