@@ -191,6 +191,15 @@ export function installFriends({ socket, beforeCall }) {
         resetButton();
       }
     },
+    blocked() {
+      // Nobody befriends someone they just blocked or reported.
+      state.matchId = null;
+      resetButton();
+    },
+    reported() {
+      state.matchId = null;
+      resetButton();
+    },
     friend_requested() {
       setButton("Requested ✓", { enabled: false });
       toast(`Asked ${state.partnerName || "them"} to stay in touch. If they add you too, you'll be friends.`, "ok");
