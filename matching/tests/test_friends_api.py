@@ -6,7 +6,6 @@ import time
 
 import pytest
 import redis
-from accounts.identity import GUEST_SESSION_KEY
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -15,6 +14,7 @@ from matching import friends
 from profiles import selectors
 from profiles import services as profile_services
 from seendr import keys
+from seendr.identity import GUEST_SESSION_KEY
 from seendr.redis_state import state
 
 pytestmark = pytest.mark.django_db
