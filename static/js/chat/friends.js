@@ -1,6 +1,7 @@
 // Friends and direct calls on the chat page: the "Add friend" button, the "wants to stay in
 // touch" prompt, placing a call (from /chat/?call=<username>) and the incoming-call prompt.
 // Text from other people only ever goes in through textContent.
+import { ring } from "./signals.js";
 import { setStatus, toast } from "./ui.js";
 
 const WINDOW_MS = 10 * 60 * 1000; // the server's FRIEND_REQUEST_WINDOW_SECONDS
@@ -86,39 +87,16 @@ export function installFriends({ socket, beforeCall }) {
     return a;
   }
 
-  // A short two-tone ring made with Web Audio: no sound file to load. Browsers may keep audio
-  // muted until the page had a click; the prompt is visible either way.
+  // The ring repeats until the call is answered, declined or over; the sound switch of the page
+  // applies (signals.js), and the prompt is visible either way.
   function startRinging() {
     stopRinging();
-    try {
-      const audio = new AudioContext();
-      const gain = audio.createGain();
-      gain.gain.value = 0.08;
-      gain.connect(audio.destination);
-      const beep = () => {
-        for (const [freq, at] of [
-          [880, 0],
-          [660, 0.25],
-        ]) {
-          const osc = audio.createOscillator();
-          osc.frequency.value = freq;
-          osc.connect(gain);
-          osc.start(audio.currentTime + at);
-          osc.stop(audio.currentTime + at + 0.2);
-        }
-      };
-      audio.resume().catch(() => {});
-      beep();
-      ringer = { audio, interval: setInterval(beep, 1500) };
-    } catch {
-      ringer = null;
-    }
+    ring();
+    ringer = setInterval(ring, 1500);
   }
 
   function stopRinging() {
-    if (!ringer) return;
-    clearInterval(ringer.interval);
-    ringer.audio.close().catch(() => {});
+    clearInterval(ringer);
     ringer = null;
   }
 

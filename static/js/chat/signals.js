@@ -39,6 +39,12 @@ function tone(frequency) {
   }
 }
 
+/** One ring of an incoming call: two short tones, in front or not (honours the sound switch). */
+export function ring() {
+  tone(880);
+  setTimeout(() => tone(660), 250);
+}
+
 /** kind: "matched" or "message". Only acts while the tab is hidden. */
 export function backgroundCue(kind, text) {
   if (!document.hidden) return;
