@@ -218,7 +218,7 @@ def befriend(*, user_id: int, other_user_id: int, match_id: str = "") -> tuple[F
     try:
         with transaction.atomic():
             return (
-                Friendship.objects.create(user_a_id=user_id, user_b_id=other_user_id, match_id=match_id[:40]),
+                Friendship.objects.create(user_a_id=user_id, user_b_id=other_user_id, match_id=match_id),
                 True,
             )
     except IntegrityError:
