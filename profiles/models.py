@@ -122,7 +122,7 @@ class Friendship(models.Model):
     user_a = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     user_b = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     # The match where they met (a matching.Match id; no foreign key: history is written later).
-    match_id = models.CharField(max_length=40, blank=True)
+    match_id = models.CharField(max_length=32, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
