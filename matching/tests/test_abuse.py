@@ -31,6 +31,9 @@ EXAMPLES = {
     "like": {"type": "like"},
     "report": {"type": "report", "reason": "spam"},
     "block": {"type": "block"},
+    "friend": {"type": "friend"},
+    "call": {"type": "call", "username": "someone"},
+    "answer": {"type": "answer", "call_id": "0" * 32, "accept": True},
 }
 
 
