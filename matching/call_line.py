@@ -16,8 +16,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from matching import calls, pool
-from matching.frames import FrameError
+from matching import calls
+from matching.types import FrameError, Pairing
 from seendr.identity import Identity
 
 log = logging.getLogger(__name__)
@@ -93,18 +93,29 @@ class CallLine:
     async def decline(self, call: calls.Call) -> None:
         await self._end(call, calls.DECLINED)
 
-    async def accept(self, call: calls.Call) -> pool.Pairing | None:
-        """Turn the call into a live match; None (both sides told) when that is too late."""
+    async def accept(self, call: calls.Call, *, my_card: str) -> Pairing | None:
+        """Turn the call into a live match and tell the caller's socket; None (both sides told)
+        when that is too late."""
         try:
-            return await calls.accept(
-                call=call, me=self.identity.id, my_channel=self.channel_name, now=time.time()
+            pairing = await calls.accept(
+                call=call, me=self.identity.id, my_channel=self.channel_name, my_card=my_card, now=time.time()
             )
         except calls.CallBusy:
             await self._tell_peer(call, calls.ended_message(call=call, reason=calls.UNAVAILABLE))
             await self.send(calls.ended_frame(call=call, reason=calls.UNAVAILABLE))
+            return None
         except calls.CallGone:
             await self.send(calls.ended_frame(call=call, reason=calls.CANCELLED))
-        return None
+            return None
+        found = calls.found_message(
+            pairing=pairing,
+            call_id=call.call_id,
+            my_id=self.identity.id,
+            my_channel=self.channel_name,
+            my_card=my_card,
+        )
+        await self._tell_peer(call, found)
+        return pairing
 
     # --- Ending ---------------------------------------------------------------------------------
 

@@ -26,8 +26,7 @@ import redis
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from matching import pool
-from matching.frames import FrameError
+from matching.types import STAGE_FRIEND, FrameError, MatchingUnavailable, Pairing
 from profiles import selectors as profile_selectors
 from seendr import keys
 from seendr.identity import Identity, user_identity_id
@@ -185,7 +184,7 @@ class CallBusy(Exception):
     """One side got into a match while it rang: the call ended as ``unavailable``."""
 
 
-async def accept(*, call: Call, me: str, my_channel: str, now: float) -> pool.Pairing:
+async def accept(*, call: Call, me: str, my_channel: str, my_card: str, now: float) -> Pairing:
     """The callee accepts: the call becomes a live match. Raises CallGone or CallBusy."""
     caller_id, callee_id = _sides(call, me)
     try:
@@ -208,26 +207,45 @@ async def accept(*, call: Call, me: str, my_channel: str, now: float) -> pool.Pa
                 int(settings.MATCH_CURRENT_TTL_SECONDS),
                 ENDED_CALL_TTL_SECONDS,
                 my_channel,
+                my_card,
             ],
         )
     except redis.RedisError as exc:
-        raise pool.MatchingUnavailable("Calls are temporarily unavailable.") from exc
+        raise MatchingUnavailable("Calls are temporarily unavailable.") from exc
     if reply[0] == "gone":
         raise CallGone()
     if reply[0] == "busy":
         raise CallBusy()
     _, match_id, partner_id, partner_channel, started_at = reply
-    return pool.Pairing(
+    return Pairing(
         match_id=match_id,
         partner_id=partner_id,
         partner_channel=partner_channel,
         initiator=True,
         common_interests=(),
-        stage=pool.STAGE_FRIEND,
+        stage=STAGE_FRIEND,
         started_at=float(started_at),
         waited_seconds=0.0,
         partner_waited_seconds=0.0,
     )
+
+
+def found_message(*, pairing: Pairing, call_id: str, my_id: str, my_channel: str, my_card: str) -> dict:
+    """The ``match.found`` the callee's socket sends the caller's once the call became a match
+    (the same shape the matcher's initiator sends, plus the ``call_id``)."""
+    return {
+        "type": "match.found",
+        "match_id": pairing.match_id,
+        "partner_id": my_id,
+        "partner_channel": my_channel,
+        "card": my_card,
+        "common": "",
+        "stage": pairing.stage,
+        "started_at": pairing.started_at,
+        "waited": 0.0,
+        "partner_waited": 0.0,
+        "call_id": call_id,
+    }
 
 
 def ended_message(*, call: Call, reason: str) -> dict:

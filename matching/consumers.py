@@ -45,8 +45,27 @@ FRAME_LIMITS = {
     "like": "like",
     "report": "report",
     "block": "ws_block",
+    "friend": "friend",
+    "call": "call",
+    "answer": "answer",
 }
 OTHER_FRAMES_LIMIT = "ws_other"
+
+# Channel-layer messages the session handles itself, by its method of the same name.
+SESSION_MESSAGES = frozenset(
+    {
+        "match_found",
+        "partner_left",
+        "identity_replaced",
+        "identity_banned",
+        "identity_kick",
+        "call_incoming",
+        "call_ended",
+        "friends_added",
+        "friends_asked",
+        "friends_removed",
+    }
+)
 
 
 def _guarded(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
@@ -89,7 +108,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         consumer never touches the ORM on the event loop: every database access goes through
         ``database_sync_to_async``, which closes stale connections in its own thread.
         """
-        handler = getattr(self, get_handler_name(message), None)
+        name = get_handler_name(message)
+        handler = self._to_session if name in SESSION_MESSAGES else getattr(self, name, None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
@@ -243,16 +263,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await session.report(f["reason"], f["note"], f["snapshot"])
             case "block":
                 await session.block()
+            case "friend":
+                await session.friend()
+            case "call":
+                await session.call(f["username"])
+            case "answer":
+                await session.answer(f["call_id"], f["accept"])
 
     # --- Channel-layer messages (from other sockets and services) ---------------------------
 
     @_guarded
-    async def match_found(self, event: dict) -> None:
-        await self.session.match_found(event)
-
-    @_guarded
-    async def partner_left(self, event: dict) -> None:
-        await self.session.partner_left(event)
+    async def _to_session(self, event: dict) -> None:
+        await getattr(self.session, get_handler_name(event))(event)
 
     @_guarded
     async def partner_liked(self, event: dict) -> None:
@@ -271,15 +293,3 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @_guarded
     async def presence_online(self, event: dict) -> None:
         await self.send_frame({"type": "online", "count": int(event["count"])})
-
-    @_guarded
-    async def identity_replaced(self, event: dict) -> None:
-        await self.session.identity_replaced(event)
-
-    @_guarded
-    async def identity_banned(self, event: dict) -> None:
-        await self.session.identity_banned(event)
-
-    @_guarded
-    async def identity_kick(self, event: dict) -> None:
-        await self.session.identity_kick(event)

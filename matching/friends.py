@@ -17,7 +17,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from matching.frames import FrameError
+from matching.types import FrameError
 from profiles import friend_requests
 from profiles import selectors as profile_selectors
 from profiles import services as profile_services

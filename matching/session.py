@@ -1,4 +1,4 @@
-"""One chat socket's live state machine: idle, waiting, matched.
+"""One chat socket's live state machine: idle, waiting, matched (and a call ringing beside them).
 
 A :class:`ChatSession` owns what a socket is doing in the live loop: its join preferences, the
 wait loop that re-runs the matcher at each widening boundary, the match it is in, and what to do
@@ -27,9 +27,11 @@ from typing import Any, Protocol
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from matching import actions, heartbeats, ice, presence, services
+from matching import actions, friends, heartbeats, ice, presence, services
+from matching.call_line import CallLine
 from matching.models import EndReason
 from matching.types import (
+    STAGE_FRIEND,
     Banned,
     FrameError,
     JoinOutcome,
@@ -41,7 +43,7 @@ from matching.types import (
     Replaced,
 )
 from seendr import keys
-from seendr.identity import Identity
+from seendr.identity import Identity, user_identity_id
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,14 @@ class ChatSession:
         self.replaced = False
         self._lock = asyncio.Lock()
         self._wait_task: asyncio.Task | None = None
+        # Direct calls to and from friends ("ringing" is the line's state, beside the others).
+        self.line = CallLine(
+            identity=identity,
+            channel_name=transport.channel_name,
+            channel_layer=transport.channel_layer,
+            send=self.send,
+            lock=self._lock,
+        )
 
     @property
     def channel_name(self) -> str:
@@ -153,6 +163,7 @@ class ChatSession:
         if self._wait_task is not None and self._wait_task is not asyncio.current_task():
             self._wait_task.cancel()
         self._wait_task = None
+        self.line.stop()
         heartbeats.for_this_loop().discard(self)
 
     # --- Client frames ----------------------------------------------------------------------
@@ -162,6 +173,7 @@ class ChatSession:
             if self.state == MATCHED:
                 raise FrameError("already_matched", "You are in a match: send next or leave first.")
             self.prefs = prefs
+            await self.line.cancel_outgoing()
             await self._join()
 
     async def next(self) -> None:
@@ -170,6 +182,7 @@ class ChatSession:
                 raise FrameError("not_in_pool", "Send join first.")
             if self.state == MATCHED:
                 await self._finish(EndReason.NEXT)
+            await self.line.cancel_outgoing()
             await self._join()
 
     async def leave(self) -> None:
@@ -235,6 +248,50 @@ class ChatSession:
         match = self._recent_match()
         await self._block_and_end(match, EndReason.BLOCK)
         await self.send({"type": "blocked", "match_id": match.match_id})
+
+    async def friend(self) -> None:
+        """Ask to befriend the current or last partner (``matching.friends``)."""
+        match = self._recent_match()
+        result = await friends.ask(
+            identity=self.identity, match_id=match.match_id, partner_id=match.partner_id, now=time.time()
+        )
+        if self.identity.guest:
+            minutes = int(friends.window_seconds() // 60)
+            raise FrameError(
+                "needs_account",
+                f"Sign up to add friends. Your request is kept if you sign up within {minutes} minutes.",
+            )
+        await self.send({"type": "friend_requested", "match_id": match.match_id})
+        if result.friend_user_id is not None and result.status == friends.ALREADY:
+            # Friends already: the partner hears nothing new; this side gets its confirmation.
+            confirmation = await friends.confirmation(user_id=result.friend_user_id, now=time.time())
+            if confirmation is not None:
+                await self.send(confirmation)
+
+    async def call(self, username: str) -> None:
+        async with self._lock:
+            if self.state == MATCHED:
+                raise FrameError("already_matched", "You are in a match: leave it before calling.")
+            await self.line.place(username=username)
+            if self.state == WAITING:
+                await self._end_all(EndReason.LEAVE, keep_call=True)  # a caller does not wait
+
+    async def answer(self, call_id: str, accept: bool) -> None:
+        if self.identity.guest:
+            raise FrameError("needs_account", "Calls are for accounts.")
+        async with self._lock:
+            call = self.line.take(call_id)
+            if not accept:
+                await self.line.decline(call)
+                return
+            was_waiting = self.state == WAITING
+            if was_waiting:
+                await self._end_all(EndReason.LEAVE)
+            pairing = await self.line.accept(call, my_card=self.card_json)
+            if pairing is not None:
+                await self._matched(pairing, call_id=call_id)
+            elif was_waiting and self.prefs is not None:
+                await self._join()  # too late: back to searching, as before the call
 
     async def _block_and_end(self, match: LiveMatch, reason: str) -> None:
         await database_sync_to_async(actions.block_partner)(
@@ -343,11 +400,12 @@ class ChatSession:
         )
         return await self._apply(outcome)
 
-    async def _matched(self, pairing: Pairing) -> None:
-        """Enter a match (either side)."""
+    async def _matched(self, pairing: Pairing, *, call_id: str | None = None) -> None:
+        """Enter a match (either side; ``call_id`` when it is an answered friend call)."""
         if self._wait_task is not None and self._wait_task is not asyncio.current_task():
             self._wait_task.cancel()
         self._wait_task = None
+        await self.line.entering_match(call_id=call_id)
         card = pairing.partner_card
         if not card.get("name"):
             card = await services.card_for_id(pairing.partner_id)
@@ -368,6 +426,7 @@ class ChatSession:
                 "partner": public,
                 "common_interests": list(pairing.common_interests),
                 "ice_servers": ice.ice_servers(identity_id=self.identity.id),
+                "friend": pairing.stage == STAGE_FRIEND,
             }
         )
 
@@ -394,8 +453,10 @@ class ChatSession:
         self.match = None
         self.state = IDLE
 
-    async def _end_all(self, reason: str) -> None:
-        """Leave the pool and end any match."""
+    async def _end_all(self, reason: str, *, keep_call: bool = False) -> None:
+        """Leave the pool, end any match, and (unless ``keep_call``) drop a ringing call."""
+        if not keep_call:
+            await self.line.drop()
         if self._wait_task is not None and self._wait_task is not asyncio.current_task():
             self._wait_task.cancel()
         self._wait_task = None
@@ -473,6 +534,9 @@ class ChatSession:
         async with self._lock:
             if self.closed or (self.match is not None and self.match.match_id == event["match_id"]):
                 return
+            if self.line.expects(event.get("call_id")):
+                await self._matched(services.passive_pairing(event=event), call_id=event["call_id"])
+                return  # our friend answered
             if self.state != WAITING:
                 # We left (or disconnected) just as the match formed: end it so the partner knows.
                 await services.finish_match(
@@ -490,6 +554,27 @@ class ChatSession:
                 return
             self._forget_match()
             await self.send({"type": "partner_left", "reason": event["reason"]})
+
+    async def call_incoming(self, event: dict[str, Any]) -> None:
+        async with self._lock:
+            if not self.closed:
+                await self.line.ring_in(event, busy=self.state == MATCHED)
+
+    async def call_ended(self, event: dict[str, Any]) -> None:
+        async with self._lock:
+            await self.line.ended(event)
+
+    async def friends_added(self, event: dict[str, Any]) -> None:
+        friend = event["friend"]
+        friend_id = user_identity_id(int(friend["user_id"]))
+        online = await friends.is_online(identity_id=friend_id, now=time.time())
+        await self.send(friends.added_frame(friend=friend, online=online))
+
+    async def friends_asked(self, event: dict[str, Any]) -> None:
+        await self.send(friends.request_frame(event=event))
+
+    async def friends_removed(self, event: dict[str, Any]) -> None:
+        await self.send({"type": "friend_removed", "username": event["username"]})
 
     def in_match(self, match_id: str) -> bool:
         return self.match is not None and self.match.match_id == match_id

@@ -7,7 +7,7 @@ KEYS[1] call hash        KEYS[2] caller line      KEYS[3] callee line
 KEYS[4] caller current   KEYS[5] callee current   KEYS[6] live matches zset
 ARGV[1] T   ARGV[2] call id   ARGV[3] answerer id   ARGV[4] now (unix seconds)
 ARGV[5] fresh match id   ARGV[6] current-match TTL   ARGV[7] TTL of the ended call record (s)
-ARGV[8] the answerer's channel
+ARGV[8] the answerer's channel   ARGV[9] the answerer's public card (JSON, for the record)
 
 The answerer's socket leaves the pool first if it was waiting (a caller never waits: it left
 the pool to ring). The answerer (the callee) is side "a", the initiator: it makes the WebRTC
@@ -43,7 +43,7 @@ local current_ttl = tonumber(ARGV[6])
 redis.call(
   "HSET", mkey,
   "a", c[2], "b", c[1], "chan_a", ARGV[8], "chan_b", c[3] or "", "started_at", ARGV[4],
-  "common", "", "stage", "friend", "wait_a", "0", "wait_b", "0"
+  "common", "", "stage", "friend", "wait_a", "0", "wait_b", "0", "card_a", ARGV[9] or ""
 )
 redis.call("EXPIRE", mkey, current_ttl)
 redis.call("SET", KEYS[5], mid, "EX", current_ttl)

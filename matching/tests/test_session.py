@@ -9,11 +9,15 @@ import time
 import uuid
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
 
 from matching import services
 from matching.session import CLOSE_FORBIDDEN, CLOSE_REPLACED, IDLE, MATCHED, WAITING, ChatSession
 from matching.types import FrameError, Preferences
+from profiles import services as profile_services
+from seendr import identity as identities
 from seendr import keys
 from seendr.identity import Identity
 from seendr.redis_state import astate
@@ -42,11 +46,15 @@ class Recorder:
 async def sessions():
     made: list[ChatSession] = []
 
-    async def make(name: str, *, country: str = "", identity_id: str | None = None) -> ChatSession:
+    async def make(
+        name: str, *, country: str = "", identity_id: str | None = None, identity: Identity | None = None
+    ) -> ChatSession:
         layer = get_channel_layer()
         transport = Recorder(await layer.new_channel())
-        ident = Identity(id=identity_id or f"g{name}{uuid.uuid4().hex[:10]}", name=name, guest=True)
-        card = {"name": name, "guest": True, "country": country, "interests": ["chess"], "likes": 3}
+        ident = identity or Identity(
+            id=identity_id or f"g{name}{uuid.uuid4().hex[:10]}", name=name, guest=True
+        )
+        card = {"name": name, "guest": ident.guest, "country": country, "interests": ["chess"], "likes": 3}
         session = ChatSession(identity=ident, transport=transport, card=card)
         await session.start(now=time.time())
         made.append(session)
@@ -271,3 +279,67 @@ async def test_stop_ends_the_match_and_releases_the_socket(sessions):
     await a.stop()
     assert (await pump(b))["reason"] == "disconnect"
     assert await services.socket_owner(identity_id=a.identity.id) is None
+
+
+# --- A ringing call beside the states -------------------------------------------------------
+
+
+async def pump_call(session: ChatSession, timeout: float = 3.0) -> dict:
+    """Deliver the next call or match message, as the consumer would."""
+    message = await asyncio.wait_for(session.channel_layer.receive(session.channel_name), timeout)
+    handler = {"call.incoming": session.call_incoming, "call.ended": session.call_ended}.get(
+        message["type"], session.match_found
+    )
+    await handler(message)
+    return message
+
+
+@database_sync_to_async
+def two_friends() -> tuple[Identity, Identity]:
+    suffix = uuid.uuid4().hex[:8]
+    users = [get_user_model().objects.create_user(username=f"{n}{suffix}") for n in ("ann", "bob")]
+    profile_services.befriend(user_id=users[0].pk, other_user_id=users[1].pk)
+    return identities.for_user(users[0]), identities.for_user(users[1])
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_caller_leaves_the_pool_and_an_answered_call_is_a_friend_match(sessions):
+    ann_id, bob_id = await two_friends()
+    ann = await sessions(ann_id.name, identity=ann_id)
+    bob = await sessions(bob_id.name, identity=bob_id)
+    await ann.join(chess())
+    await bob.join(Preferences(interests=("go",)))
+    assert ann.state == bob.state == WAITING
+
+    await ann.call(bob_id.name)
+    assert ann.state == IDLE and ann.line.call is not None  # a caller does not wait
+    call_id = frames(ann).of_type("ringing")[0]["call_id"]
+    await pump_call(bob)
+    assert frames(bob).of_type("incoming_call")[0]["call_id"] == call_id
+    assert bob.state == WAITING  # ringing does not take the callee out of the pool yet
+
+    await bob.answer(call_id, True)
+    await pump_call(ann)  # match.found with the full pairing and the call_id
+    assert ann.state == bob.state == MATCHED and ann.line.call is None and bob.line.call is None
+    ann_matched, bob_matched = frames(ann).of_type("matched")[0], frames(bob).of_type("matched")[0]
+    assert ann_matched["match_id"] == bob_matched["match_id"]
+    assert ann_matched["friend"] is bob_matched["friend"] is True
+    assert (bob_matched["initiator"], ann_matched["initiator"]) == (True, False)
+    assert ann_matched["partner"]["name"] == bob_id.name and bob_matched["partner"]["name"] == ann_id.name
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_leaving_while_ringing_cancels_the_call_for_both(sessions):
+    ann_id, bob_id = await two_friends()
+    ann = await sessions(ann_id.name, identity=ann_id)
+    bob = await sessions(bob_id.name, identity=bob_id)
+    await ann.call(bob_id.name)
+    await pump_call(bob)
+    await ann.leave()
+    await pump_call(bob)
+    assert frames(ann).of_type("call_ended")[0]["reason"] == "cancelled"
+    assert frames(bob).of_type("call_ended")[0]["reason"] == "cancelled"
+    assert ann.line.call is None and bob.line.call is None
+    with pytest.raises(FrameError) as refused:
+        await bob.answer(frames(bob).of_type("incoming_call")[0]["call_id"], True)
+    assert refused.value.code == "call_gone"
