@@ -16,4 +16,11 @@ def history_without_a_database(request, monkeypatch):
     """
     if request.node.get_closest_marker("django_db") is None:
         monkeypatch.setattr(history, "writer", history.HistoryWriter(autostart=False))
+        yield
+        return
+    # Set up after the test database, so torn down before it: the writer thread must not be
+    # inserting a batch while the database is flushed for the next test (the two deadlock, and
+    # the rows would leak into that test).
+    request.getfixturevalue("_django_db_helper")
     yield
+    assert history.writer.drain(), "match history still queued after the test"
