@@ -5,10 +5,12 @@ The cache role goes through Django's cache framework (django-redis); the channel
 roles belong to their libraries. This module serves the state role, synchronously for
 services called from views, tasks and commands, and asynchronously for consumers.
 
-The state role runs on one server (``redis://host:port/db``) or on a Redis Cluster
-(``redis+cluster://host:port[,host:port...]``, ``rediss+cluster://`` with TLS: seed nodes, the
-rest of the cluster is discovered). On a Cluster every key one script or MULTI touches shares a
-hash tag (``seendr.keys`` builds them so); callers need not know which kind they talk to.
+The state role runs on one server (``redis://host:port/db``), on a primary found through
+Sentinel (``redis+sentinel://host:port[,host:port...]/<service>[/db]``: the Sentinels, then the
+monitored service's name), or on a Redis Cluster (``redis+cluster://host:port[,host:port...]``,
+``rediss+cluster://`` with TLS: seed nodes, the rest of the cluster is discovered). On a Cluster
+every key one script or MULTI touches shares a hash tag (``seendr.keys`` builds them so);
+callers need not know which kind they talk to.
 """
 
 from __future__ import annotations
@@ -22,16 +24,20 @@ import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import redis
 import redis.asyncio
 import redis.asyncio.cluster
+import redis.asyncio.sentinel
 import redis.cluster
+import redis.sentinel
 from django.conf import settings
 
 # A cluster URL's scheme and the plain scheme of its node connections.
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+# A Sentinel URL's scheme and whether connections to the primary use TLS.
+SENTINEL_SCHEMES = {"redis+sentinel": False, "rediss+sentinel": True}
 DEFAULT_PORT = 6379
 
 StateClient = redis.Redis | redis.cluster.RedisCluster
@@ -42,6 +48,36 @@ def is_cluster_url(url: str) -> bool:
     return urlsplit(url).scheme in CLUSTER_SCHEMES
 
 
+def _host_list(hosts: str) -> list[tuple[str, int]]:
+    found = []
+    for item in filter(None, hosts.split(",")):
+        host, colon, port = item.rpartition(":")
+        if not colon or not port.isdigit():
+            host, port = item, str(DEFAULT_PORT)
+        found.append((host, int(port)))
+    return found
+
+
+def sentinel_target(url: str) -> tuple[list[tuple[str, int]], str, dict[str, Any]]:
+    """Split a Sentinel URL into the Sentinels' (host, port), the monitored service's name, and
+    the options of connections to the primary (database, credentials, TLS)."""
+    parts = urlsplit(url)
+    if parts.scheme not in SENTINEL_SCHEMES:
+        raise ValueError(f"not a Sentinel URL (expected {' or '.join(SENTINEL_SCHEMES)}://)")
+    userinfo, _, hosts = parts.netloc.rpartition("@")
+    sentinels = _host_list(hosts)
+    service, _, db = parts.path.strip("/").partition("/")
+    if not sentinels or not service:
+        raise ValueError("a Sentinel URL names host:port[,host:port...]/<service>[/db]")
+    options: dict[str, Any] = {"db": int(db or 0)}
+    if userinfo:
+        username, colon, password = userinfo.partition(":")
+        options.update(username=unquote(username) or None, password=unquote(password) if colon else None)
+    if SENTINEL_SCHEMES[parts.scheme]:
+        options["ssl"] = True
+    return sentinels, service, options
+
+
 def cluster_seeds(url: str) -> tuple[str, list[tuple[str, int]]]:
     """Split a cluster URL into a plain URL of its first seed node (credentials, TLS and query
     options included) and every seed node as (host, port)."""
@@ -49,12 +85,7 @@ def cluster_seeds(url: str) -> tuple[str, list[tuple[str, int]]]:
     if parts.scheme not in CLUSTER_SCHEMES:
         raise ValueError(f"not a cluster URL (expected {' or '.join(CLUSTER_SCHEMES)}://)")
     userinfo, at, hosts = parts.netloc.rpartition("@")
-    seeds = []
-    for item in filter(None, hosts.split(",")):
-        host, colon, port = item.rpartition(":")
-        if not colon or not port.isdigit():
-            host, port = item, str(DEFAULT_PORT)
-        seeds.append((host, int(port)))
+    seeds = _host_list(hosts)
     if not seeds:
         raise ValueError("a cluster URL names at least one host:port")
     first = f"{seeds[0][0]}:{seeds[0][1]}"
@@ -63,11 +94,16 @@ def cluster_seeds(url: str) -> tuple[str, list[tuple[str, int]]]:
 
 
 def client_for_url(url: str, **kwargs: Any) -> StateClient:
-    """A synchronous client for a single-server or a cluster URL.
+    """A synchronous client for a single-server, Sentinel or cluster URL.
 
     The cluster client connects at once to learn the slot map; an unreachable cluster raises
     ``redis.ConnectionError`` like an unreachable server, so callers handle one error type.
     """
+    if urlsplit(url).scheme in SENTINEL_SCHEMES:
+        sentinels, service, options = sentinel_target(url)
+        return redis.sentinel.Sentinel(sentinels, sentinel_kwargs=_socket_options(kwargs)).master_for(
+            service, **options, **kwargs
+        )
     if not is_cluster_url(url):
         return redis.Redis.from_url(url, **kwargs)
     plain, seeds = cluster_seeds(url)
@@ -77,6 +113,12 @@ def client_for_url(url: str, **kwargs: Any) -> StateClient:
         )
     except redis.exceptions.RedisClusterException as exc:
         raise redis.ConnectionError(f"Redis Cluster unreachable: {exc}") from exc
+
+
+def _socket_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """For connections to the Sentinels themselves: the same timeouts, no credentials (those
+    are the primary's)."""
+    return {k: v for k, v in kwargs.items() if k.startswith("socket_")}
 
 
 class _AsyncCluster(redis.asyncio.cluster.RedisCluster):
@@ -91,8 +133,14 @@ class _AsyncCluster(redis.asyncio.cluster.RedisCluster):
 
 
 def async_client_for_url(url: str, *, max_connections: int, **kwargs: Any) -> AsyncStateClient:
-    """An asyncio client for a single-server or a cluster URL, holding at most
+    """An asyncio client for a single-server, Sentinel or cluster URL, holding at most
     ``max_connections`` connections (per node on a cluster)."""
+    if urlsplit(url).scheme in SENTINEL_SCHEMES:
+        sentinels, service, options = sentinel_target(url)
+        # The Sentinel-managed pool does not wait either: past the bound, a ConnectionError.
+        return redis.asyncio.sentinel.Sentinel(sentinels, sentinel_kwargs=_socket_options(kwargs)).master_for(
+            service, max_connections=max_connections, **options, **kwargs
+        )
     if not is_cluster_url(url):
         # A bounded pool: a burst of sockets waits briefly for a connection instead of
         # opening thousands against Redis.

@@ -21,12 +21,14 @@ from seendr.testing.servers import ServerProcess, free_port, redis_server_binary
 HASH_SLOTS = 16384
 
 
-def start_redis(workdir: Path, *extra: str, port: int | None = None) -> ServerProcess:
-    """A ``redis-server`` on a free loopback port, nothing saved to disk."""
-    port = port or free_port()
+def start_redis(workdir: Path, *extra: str, config: Path | None = None) -> ServerProcess:
+    """A ``redis-server`` on a free loopback port, nothing saved to disk (a ``config`` file
+    comes first on the command line, as a Sentinel's must)."""
+    port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / f"redis-{port}.log"
-    command = [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(workdir)]
+    command = [redis_server_binary(), *([str(config)] if config else [])]
+    command += ["--bind", "127.0.0.1", "--port", str(port), "--dir", str(workdir)]
     command += ["--save", "", "--appendonly", "no", *extra]
     proc = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT)
     server = ServerProcess(proc, port, log)
@@ -132,3 +134,16 @@ class LocalCluster:
             node.stop()
         self.nodes.clear()
         self.bus_ports.clear()
+
+
+def start_sentinel(workdir: Path, service: str, primary: ServerProcess) -> ServerProcess:
+    """A Sentinel watching ``primary`` as ``service``, alone (quorum 1) and quick to act: a
+    failover it is asked for (SENTINEL FAILOVER) completes within seconds."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / f"sentinel-{service}-{primary.port}.conf"  # Sentinel rewrites it
+    config.write_text(
+        f"sentinel monitor {service} 127.0.0.1 {primary.port} 1\n"
+        f"sentinel down-after-milliseconds {service} 300\n"
+        f"sentinel failover-timeout {service} 3000\n"
+    )
+    return start_redis(workdir, "--sentinel", config=config)
