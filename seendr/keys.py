@@ -7,7 +7,8 @@ Redis Cluster: every key one Lua script or MULTI touches shares a hash tag (the 
 decides the slot), so the state role may run on a Cluster unchanged:
 
 * ``{pool}``: the live matching pool, tickets, current matches, blocks, bans, match statistics
-  (the matcher reads them all in one script);
+  (the matcher reads them all in one script), and the ban mirror's readiness marker (it must be
+  lost with the sets it vouches for);
 * ``{<board>}``: every period of one leaderboard and its rebuild's temporary keys (a like's
   MULTI writes the day, week and all-time buckets; the rebuild RENAMEs over the live key).
 
@@ -95,14 +96,17 @@ def banned() -> str:
 
 
 def banned_networks() -> str:
-    """Sorted set network hash -> expiry of the last-ending active ban that carries it."""
-    return f"{_p()}bans:networks"
+    """Sorted set network hash -> expiry of the last-ending active ban that carries it. Under the
+    pool's hash tag with ``banned()``: the readiness marker vouches for both."""
+    return f"{pool_tag()}bans:networks"
 
 
 def ban_mirror_ready() -> str:
     """Present while ``banned()`` and ``banned_networks()`` hold every active ban. Written by the
-    rebuild; gone after an empty restart, which sends ban checks to Postgres and a rebuild."""
-    return f"{_p()}bans:ready"
+    rebuild; gone after an empty restart, which sends ban checks to Postgres and a rebuild. On a
+    Cluster it must live on the shard of the sets it vouches for (a restart of that shard loses
+    it with them), hence the pool's hash tag."""
+    return f"{pool_tag()}bans:ready"
 
 
 def ban_mirror_lock() -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.conf import settings
 
-from seendr import redis_state
+from seendr import keys, redis_state
 from seendr.testing.redis_servers import LocalCluster, redis_url, start_redis
 from seendr.testing.servers import ROOT, ServerProcess, free_port, server_env, wait_for_port
 
@@ -32,9 +32,9 @@ def delete_prefixed_keys() -> None:
         client = redis_state.client_for_url(url)
         try:
             for pat in filter(None, [pattern, channel_prefix and channel_prefix + "*"]):
-                keys = list(client.scan_iter(match=pat, count=1000))
-                for i in range(0, len(keys), 500):
-                    client.unlink(*keys[i : i + 500])
+                found = list(client.scan_iter(match=pat, count=1000))
+                for i in range(0, len(found), 500):
+                    client.unlink(*found[i : i + 500])
         finally:
             client.close()
 
@@ -45,11 +45,17 @@ def _isolated_redis() -> Iterator[None]:
     of a complete (empty) ban mirror: a running site has one, and without it every ban check
     would ask Postgres, which most socket tests do not open. Tests of a lost mirror delete it."""
     delete_prefixed_keys()
-    from seendr import keys
-
-    redis.Redis.from_url(settings.REDIS_STATE_URL).set(keys.ban_mirror_ready(), "test")
+    mark_ban_mirror_complete()
     yield
     delete_prefixed_keys()
+
+
+def mark_ban_mirror_complete() -> None:
+    client = redis_state.client_for_url(settings.REDIS_STATE_URL)
+    try:
+        client.set(keys.ban_mirror_ready(), "test")
+    finally:
+        client.close()
 
 
 @pytest.fixture
@@ -139,6 +145,7 @@ def state_on_cluster(redis_cluster, settings) -> Iterator[LocalCluster]:
     redis_cluster.flush()
     settings.REDIS_STATE_URL = redis_cluster.url
     redis_state.reset_clients()
+    mark_ban_mirror_complete()
     yield redis_cluster
     redis_state.reset_clients()
     redis_cluster.flush()

@@ -37,6 +37,8 @@ def test_the_pool_keys_the_matcher_touches_share_one_slot():
         keys.recent_partners("g1"),
         keys.blocks("u1"),
         keys.banned(),
+        keys.banned_networks(),
+        keys.ban_mirror_ready(),
         keys.pool_live_matches(),
         keys.matches_per_minute(1),
         keys.match_waits_per_minute(1),
