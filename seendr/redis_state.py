@@ -131,6 +131,15 @@ class _AsyncCluster(redis.asyncio.cluster.RedisCluster):
         except redis.exceptions.RedisClusterException as exc:
             raise redis.ConnectionError(f"Redis Cluster unreachable: {exc}") from exc
 
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        # Learn the slot map before anything else: commands that arrive together on a fresh
+        # client otherwise race its first slot-map build, and connections in flight are closed
+        # under them (redis-py 7.4.1: AttributeError and "Connection closed by server" in every
+        # command of the burst; seendr/tests/test_redis_cluster.py holds it).
+        if self._initialize:
+            await self.initialize()
+        return await super().execute_command(*args, **kwargs)
+
 
 def async_client_for_url(url: str, *, max_connections: int, **kwargs: Any) -> AsyncStateClient:
     """An asyncio client for a single-server, Sentinel or cluster URL, holding at most

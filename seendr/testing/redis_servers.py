@@ -65,6 +65,9 @@ class LocalCluster:
         return "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
 
     def start(self, timeout: float = 30.0) -> LocalCluster:
+        # A node finding an old cluster config would rejoin that cluster (its slots, its peers).
+        for stale in self.workdir.glob("nodes-*.conf"):
+            stale.unlink()
         try:
             for _ in range(self.masters):
                 self.bus_ports.append(free_port())

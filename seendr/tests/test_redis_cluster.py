@@ -3,6 +3,9 @@ the Lua loader's NoScript fallback on every shard."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import pytest
 import redis
 import redis.cluster
@@ -116,3 +119,38 @@ async def test_the_asyncio_client_runs_scripts_on_the_cluster_and_reloads_them(s
     _flush_scripts(state_on_cluster)
     assert await redis_state.aexecute_with_scripts(client, [script], send) == [1] * len(targets)
     assert await client.exists(*targets) == 0
+
+
+def test_a_burst_on_fresh_asyncio_clients_succeeds_every_call(state_on_cluster):
+    """Every event loop gets a fresh cluster client; a burst of concurrent calls on it must not
+    race the client's first slot-map build."""
+    script = lua("seendr", "idempotency")
+    failures: list[BaseException] = []
+    done: list[int] = []
+
+    def loop_main(n: int) -> None:
+        async def main() -> None:
+            client = redis_state.astate()
+            sem = asyncio.Semaphore(16)
+
+            async def one(i: int) -> None:
+                async with sem:
+                    try:
+                        await script.arun(client, [keys.idempotency("burst", f"{n}.{i}")], ["t", "", 60])
+                        done.append(1)
+                    except Exception as exc:  # collected, asserted below
+                        failures.append(exc)
+
+            try:
+                await asyncio.gather(*(one(i) for i in range(100)))
+            finally:
+                await client.aclose()
+
+        asyncio.run(main())
+
+    threads = [threading.Thread(target=loop_main, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and len(done) == 400
