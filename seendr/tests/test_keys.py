@@ -40,6 +40,8 @@ def test_the_pool_keys_the_matcher_touches_share_one_slot():
         keys.banned_networks(),
         keys.ban_mirror_ready(),
         keys.pool_live_matches(),
+        keys.call("c1"),
+        keys.call_line("g1"),
         keys.matches_per_minute(1),
         keys.match_waits_per_minute(1),
         keys.match_stats_totals(),
