@@ -7,13 +7,14 @@ Redis Cluster: every key one Lua script or MULTI touches shares a hash tag (the 
 decides the slot), so the state role may run on a Cluster unchanged:
 
 * ``{pool}``: the live matching pool, tickets, current matches, blocks, bans, match statistics
-  (the matcher reads them all in one script), and the ban mirror's readiness marker (it must be
-  lost with the sets it vouches for);
+  (the matcher reads them all in one script), friend calls and call lines (answering a call
+  creates a match in the same step), and the ban mirror's readiness marker (it must be lost
+  with the sets it vouches for);
 * ``{<board>}``: every period of one leaderboard and its rebuild's temporary keys (a like's
   MULTI writes the day, week and all-time buckets; the rebuild RENAMEs over the live key).
 
 Every other key is touched alone by its script or MULTI (a rate-limit bucket, an OTP, an
-idempotency record, a transcript, presence), and a key alone is always in one slot; those carry
+idempotency record, a transcript, presence, a match's friend requests), and a key alone is always in one slot; those carry
 no tag, so they spread over the shards. ``seendr/tests/test_keys.py`` checks the rule.
 """
 
