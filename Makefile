@@ -21,7 +21,7 @@ test: $(STAMP)
 	scripts/ensure_chromium.sh
 	$(PY) scripts/run_tests.py $(ARGS)
 
-# Benchmarks with targets (under 13 minutes on 2 cores): tables on stdout, JSON in bench/results/,
+# Benchmarks with targets (under 16 minutes on 2 cores): tables on stdout, JSON in bench/results/,
 # docs/benchmarks.md and its plots regenerated. ARGS="matcher leaderboard" runs a subset.
 bench: $(STAMP)
 	$(PY) bench/run.py $(ARGS)

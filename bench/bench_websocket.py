@@ -191,6 +191,10 @@ class Servers:
                 p.wait(timeout=5)
 
 
+def _cpu_seconds(processes) -> float:
+    return sum(t.user + t.system for t in (p.cpu_times() for p in processes))
+
+
 def _free_port() -> int:
     import socket
 
@@ -220,10 +224,14 @@ def run_config(
     logdir: Path,
     loadgens: int = 2,
     profile: str = "",
+    server_count: int = 2,
+    watch: tuple = (),
 ) -> dict:
+    """One configuration under the churn. ``watch``: more psutil processes (Redis) whose CPU
+    during the churn is reported as ``cpu_churn_watch_cores``."""
     from bench import wsload
 
-    servers = Servers(kind, layer, 2, logdir)
+    servers = Servers(kind, layer, server_count, logdir)
     try:
         time.sleep(1.0)
         rss0 = servers.rss()
@@ -269,10 +277,12 @@ def run_config(
         cpu_idle = (servers.cpu_seconds() - c0) / max(0.1, idle - 0.7)
         time.sleep(max(0.0, start + idle + 0.5 - time.monotonic()))
         c1 = servers.cpu_seconds()
+        w1 = _cpu_seconds(watch)
         if profile == "churn":
             prof = harness.pyspy_summary(servers.ps[0].pid, min(5.0, churn_seconds - 2.0))
         time.sleep(max(0.1, start + idle + churn_seconds - 0.5 - time.monotonic()))
         cpu_churn = (servers.cpu_seconds() - c1) / max(0.1, churn_seconds - 1.0)
+        cpu_watch = (_cpu_seconds(watch) - w1) / max(0.1, churn_seconds - 1.0)
         rss_peak = servers.rss()
         results = [out.get(timeout=ramp_budget + idle + churn_seconds + 120) for _ in procs]
         for p in procs:
@@ -311,6 +321,8 @@ def run_config(
         "cpu_ramp_s": cpu_ramp,
         "cpu_idle_cores": cpu_idle,
         "cpu_churn_cores": cpu_churn,
+        "cpu_churn_watch_cores": cpu_watch,
+        "servers": server_count,
         "rss0_mib": rss0 / 2**20,
         "rss_peak_mib": rss_peak / 2**20,
         "rss_per_conn_kib": (rss_idle - rss0) / 1024 / held if held else None,

@@ -156,10 +156,9 @@ def record_talk_time(*, match, now: dt.datetime | None = None) -> None:
 # --- Removal ------------------------------------------------------------------------------
 
 
-def _all_board_keys(now: dt.datetime, *, margin: int = 1) -> list[str]:
+def _board_keys(board: str, now: dt.datetime, *, margin: int = 1) -> list[str]:
     return [
         keys.leaderboard(board, period, bucket.name)
-        for board in boards.BOARDS
         for period in boards.PERIODS
         for bucket in boards.live_buckets(period, now, margin=margin)
     ]
@@ -169,15 +168,19 @@ def remove_user(*, user_id: int, now: dt.datetime | None = None) -> int:
     """Take an account off every board at once (a ban, a deleted account); returns removals.
 
     Touches the known list of bucket keys that can exist at ``now`` (plus one older bucket per
-    period as a margin), one pipelined MULTI; no SCAN. A rebuild running meanwhile drops banned
-    users again just before it swaps its boards in.
+    period as a margin), one MULTI per board (a board's keys share a Cluster slot; two boards
+    may not); no SCAN. A rebuild running meanwhile drops banned users again just before it swaps
+    its boards in.
     """
     now = now or timezone.now()
     member = boards.member(user_id)
-    pipe = state().pipeline(transaction=True)
-    for key in _all_board_keys(now):
-        pipe.zrem(key, member)
-    return sum(pipe.execute())
+    removed = 0
+    for board in boards.BOARDS:
+        pipe = state().pipeline(transaction=True)
+        for key in _board_keys(board, now):
+            pipe.zrem(key, member)
+        removed += sum(pipe.execute())
+    return removed
 
 
 # --- Rebuild and reconcile ----------------------------------------------------------------

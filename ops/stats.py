@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
+import redis.cluster
 from django.conf import settings
 
 from matching import presence
@@ -22,7 +23,7 @@ from matching.stats import matches_series, median, recent_waits, rolling_last_mi
 from moderation import selectors as moderation_selectors
 from profiles import cache
 from seendr import keys
-from seendr.redis_state import state
+from seendr.redis_state import client_for_url, state, url_list
 
 log = logging.getLogger(__name__)
 
@@ -119,25 +120,38 @@ def recent_failures(*, limit: int = 10) -> list[dict[str, Any]]:
 # --- Redis memory -----------------------------------------------------------------------------
 
 
+def _memory_infos(url: str, *, sharded: bool) -> list[dict[str, Any]]:
+    """INFO memory of every server behind a role's URL: each shard of a sharded role, each
+    primary of a Cluster, the current primary behind Sentinel."""
+    infos = []
+    for one in url_list(url) if sharded else [url]:
+        client = client_for_url(one, socket_timeout=1.0, socket_connect_timeout=1.0)
+        try:
+            if isinstance(client, redis.cluster.RedisCluster):
+                infos += client.info("memory", target_nodes=redis.cluster.RedisCluster.PRIMARIES).values()
+            else:
+                infos.append(client.info("memory"))
+        finally:
+            client.close()
+    return infos
+
+
 def redis_memory() -> dict[str, dict[str, Any] | None]:
-    """INFO memory of each role's server: used bytes, maxmemory and eviction policy (None if down).
+    """INFO memory of each role (summed over its shards or Cluster primaries): used bytes,
+    maxmemory and eviction policy (None if down).
 
     Roles that share one server report the same numbers.
     """
     result: dict[str, dict[str, Any] | None] = {}
     for role, setting in REDIS_ROLES:
 
-        def read(url: str = getattr(settings, setting)) -> dict[str, Any]:
-            client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-            try:
-                info = client.info("memory")
-            finally:
-                client.close()
+        def read(url: str = getattr(settings, setting), sharded: bool = role == "channels") -> dict[str, Any]:
+            infos = _memory_infos(url, sharded=sharded)
             return {
-                "used_bytes": int(info.get("used_memory", 0)),
-                "peak_bytes": int(info.get("used_memory_peak", 0)),
-                "max_bytes": int(info.get("maxmemory", 0)),
-                "policy": str(info.get("maxmemory_policy", "")),
+                "used_bytes": sum(int(i.get("used_memory", 0)) for i in infos),
+                "peak_bytes": sum(int(i.get("used_memory_peak", 0)) for i in infos),
+                "max_bytes": sum(int(i.get("maxmemory", 0)) for i in infos),
+                "policy": ",".join(sorted({str(i.get("maxmemory_policy", "")) for i in infos})),
             }
 
         result[role] = guarded(f"redis {role}", read)

@@ -1,9 +1,21 @@
 """Every Redis key and Channels group name Seendr uses, built in one place.
 
 Nothing else formats a key string. Keys start with ``settings.SEENDR_KEY_PREFIX`` (read at call
-time, so tests can isolate themselves). Keys of the live matching pool share the hash tag
-``{pool}`` so the matcher's Lua script touches one Redis Cluster slot. Group names use dots:
-Channels rejects colons.
+time, so tests can isolate themselves). Group names use dots: Channels rejects colons.
+
+Redis Cluster: every key one Lua script or MULTI touches shares a hash tag (the part in braces
+decides the slot), so the state role may run on a Cluster unchanged:
+
+* ``{pool}``: the live matching pool, tickets, current matches, blocks, bans, match statistics
+  (the matcher reads them all in one script), friend calls and call lines (answering a call
+  creates a match in the same step), and the ban mirror's readiness marker (it must be lost
+  with the sets it vouches for);
+* ``{<board>}``: every period of one leaderboard and its rebuild's temporary keys (a like's
+  MULTI writes the day, week and all-time buckets; the rebuild RENAMEs over the live key).
+
+Every other key is touched alone by its script or MULTI (a rate-limit bucket, an OTP, an
+idempotency record, a transcript, presence, a match's friend requests), and a key alone is always in one slot; those carry
+no tag, so they spread over the shards. ``seendr/tests/test_keys.py`` checks the rule.
 """
 
 from __future__ import annotations
@@ -85,14 +97,17 @@ def banned() -> str:
 
 
 def banned_networks() -> str:
-    """Sorted set network hash -> expiry of the last-ending active ban that carries it."""
-    return f"{_p()}bans:networks"
+    """Sorted set network hash -> expiry of the last-ending active ban that carries it. Under the
+    pool's hash tag with ``banned()``: the readiness marker vouches for both."""
+    return f"{pool_tag()}bans:networks"
 
 
 def ban_mirror_ready() -> str:
     """Present while ``banned()`` and ``banned_networks()`` hold every active ban. Written by the
-    rebuild; gone after an empty restart, which sends ban checks to Postgres and a rebuild."""
-    return f"{_p()}bans:ready"
+    rebuild; gone after an empty restart, which sends ban checks to Postgres and a rebuild. On a
+    Cluster it must live on the shard of the sets it vouches for (a restart of that shard loses
+    it with them), hence the pool's hash tag."""
+    return f"{pool_tag()}bans:ready"
 
 
 def ban_mirror_lock() -> str:
@@ -184,14 +199,20 @@ def call_declined(caller_id: str, callee_id: str) -> str:
 # --- Leaderboards -------------------------------------------------------------------------
 
 
+def leaderboard_tag(board: str) -> str:
+    """The hash tag every key of one board shares (all periods, and its rebuild's keys)."""
+    return f"{{{board}}}"
+
+
 def leaderboard(board: str, period: str, bucket: str) -> str:
-    """Sorted set user id -> score, e.g. ``lb:likes:day:2026-11-26`` or ``lb:likes:all:all``."""
-    return f"{_p()}lb:{board}:{period}:{bucket}"
+    """Sorted set user id -> score, e.g. ``lb:{likes}:day:2026-11-26`` or ``lb:{likes}:all:all``."""
+    return f"{_p()}lb:{leaderboard_tag(board)}:{period}:{bucket}"
 
 
 def leaderboard_build(board: str, period: str, bucket: str, token: str) -> str:
-    """A board being rebuilt from Postgres; RENAMEd over ``leaderboard(...)`` when complete."""
-    return f"{_p()}lbtmp:{token}:{board}:{period}:{bucket}"
+    """A board being rebuilt from Postgres; RENAMEd over ``leaderboard(...)`` when complete, so it
+    carries the board's hash tag."""
+    return f"{_p()}lbtmp:{leaderboard_tag(board)}:{token}:{period}:{bucket}"
 
 
 # --- Cache bookkeeping, limits, idempotency -----------------------------------------------

@@ -159,6 +159,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis has four jobs, kept apart so each can get its own server and eviction policy.
 REDIS_CACHE_URL = env("REDIS_CACHE_URL", "redis://127.0.0.1:6379/0")
 REDIS_STATE_URL = env("REDIS_STATE_URL", "redis://127.0.0.1:6379/1")
+# The channel layer may shard over several separate servers (a comma-separated list; see
+# CHANNEL_LAYERS); the state role may be a Redis Cluster (redis+cluster://host:port,...).
 REDIS_CHANNELS_URL = env("REDIS_CHANNELS_URL", "redis://127.0.0.1:6379/2")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/3")
 
@@ -196,7 +198,10 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": CHANNEL_LAYER_BACKEND,
         "CONFIG": {
-            "hosts": [REDIS_CHANNELS_URL],
+            # channels-redis shards channels and groups over this list by a hash of their name
+            # (it does not speak Redis Cluster, channels_redis#420), so every process must list
+            # the same servers in the same order; each server gets its own Sentinel.
+            "hosts": env_list("REDIS_CHANNELS_URL", REDIS_CHANNELS_URL),
             "prefix": SEENDR_KEY_PREFIX.replace(":", ".") + "asgi",
         },
     }

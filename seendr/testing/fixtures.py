@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-import redis
 from django.conf import settings
 
+from seendr import keys, redis_state
+from seendr.testing.redis_servers import LocalCluster, redis_url, start_redis
 from seendr.testing.servers import ROOT, ServerProcess, free_port, server_env, wait_for_port
 
 
@@ -23,17 +24,17 @@ def delete_prefixed_keys() -> None:
     urls = {
         settings.REDIS_CACHE_URL,
         settings.REDIS_STATE_URL,
-        settings.REDIS_CHANNELS_URL,
+        *redis_state.url_list(settings.REDIS_CHANNELS_URL),
         settings.CELERY_BROKER_URL,
     }
     channel_prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix")
     for url in urls:
-        client = redis.Redis.from_url(url)
+        client = redis_state.client_for_url(url)
         try:
             for pat in filter(None, [pattern, channel_prefix and channel_prefix + "*"]):
-                keys = list(client.scan_iter(match=pat, count=1000))
-                for i in range(0, len(keys), 500):
-                    client.unlink(*keys[i : i + 500])
+                found = list(client.scan_iter(match=pat, count=1000))
+                for i in range(0, len(found), 500):
+                    client.unlink(*found[i : i + 500])
         finally:
             client.close()
 
@@ -44,11 +45,17 @@ def _isolated_redis() -> Iterator[None]:
     of a complete (empty) ban mirror: a running site has one, and without it every ban check
     would ask Postgres, which most socket tests do not open. Tests of a lost mirror delete it."""
     delete_prefixed_keys()
-    from seendr import keys
-
-    redis.Redis.from_url(settings.REDIS_STATE_URL).set(keys.ban_mirror_ready(), "test")
+    mark_ban_mirror_complete()
     yield
     delete_prefixed_keys()
+
+
+def mark_ban_mirror_complete() -> None:
+    client = redis_state.client_for_url(settings.REDIS_STATE_URL)
+    try:
+        client.set(keys.ban_mirror_ready(), "test")
+    finally:
+        client.close()
 
 
 @pytest.fixture
@@ -122,3 +129,37 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[Callable[..., 
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory) -> Iterator[LocalCluster]:
+    """A local Redis Cluster of three masters, started once per test run."""
+    cluster = LocalCluster(tmp_path_factory.mktemp("redis-cluster")).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def state_on_cluster(redis_cluster, settings) -> Iterator[LocalCluster]:
+    """For one test, the state role (sync and asyncio clients) is the local Redis Cluster."""
+    redis_cluster.flush()
+    settings.REDIS_STATE_URL = redis_cluster.url
+    redis_state.reset_clients()
+    mark_ban_mirror_complete()
+    yield redis_cluster
+    redis_state.reset_clients()
+    redis_cluster.flush()
+
+
+@pytest.fixture(scope="session")
+def channel_layer_shards(tmp_path_factory) -> Iterator[list[str]]:
+    """Two separate Redis servers for a sharded channel layer, started once per test run."""
+    workdir = tmp_path_factory.mktemp("channel-shards")
+    servers: list[ServerProcess] = []
+    try:
+        for _ in range(2):
+            servers.append(start_redis(workdir))
+        yield [redis_url(server) for server in servers]
+    finally:
+        for server in servers:
+            server.stop()

@@ -22,6 +22,7 @@ import redis
 import yaml
 from django.core.management import get_commands
 
+from seendr.redis_state import sentinel_target, url_list
 from seendr.testing.servers import ROOT, free_port, redis_server_binary, wait_for_port
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -61,7 +62,12 @@ def test_the_stack_has_every_process():
         "postgres",
         "redis-cache",
         "redis-state",
-        "redis-channels",
+        "redis-state-replica",
+        "redis-sentinel-1",
+        "redis-sentinel-2",
+        "redis-sentinel-3",
+        "redis-channels-1",
+        "redis-channels-2",
         "redis-broker",
         "migrate",
         "web1",
@@ -125,25 +131,72 @@ def test_manage_py_commands_exist():
         assert cmd[2] in known
 
 
+SENTINEL_CONF = ROOT / "deploy" / "redis" / "sentinel.conf"
+
+
+def _sentinel_monitor() -> tuple[str, str, int]:
+    """(service name, primary host, quorum) of the Sentinel config."""
+    line = next(x for x in SENTINEL_CONF.read_text().splitlines() if x.startswith("sentinel monitor "))
+    _, _, name, host, port, quorum = line.split()
+    assert port == "6379"
+    return name, host, int(quorum)
+
+
+def role_services(setting: str) -> list[str]:
+    """The compose services holding a role's data: every shard, or a Sentinel's primary and its
+    replicas."""
+    url = APP_ENV[setting]
+    if urlsplit(url).scheme == "redis+sentinel":
+        _, primary, _ = _sentinel_monitor()
+        replicas = [
+            name
+            for name, svc in SERVICES.items()
+            if "--replicaof" in svc.get("command", []) and primary in svc["command"]
+        ]
+        return [primary, *replicas]
+    return [urlsplit(u).hostname for u in url_list(url)]
+
+
 def test_app_environment_points_every_role_at_its_own_redis_service():
+    seen: set[str] = set()
     for setting in ROLE_POLICY:
-        host = urlsplit(APP_ENV[setting]).hostname
-        assert host in SERVICES and SERVICES[host]["image"].startswith("redis:")
-    assert len({urlsplit(APP_ENV[s]).hostname for s in ROLE_POLICY}) == 4
+        services = role_services(setting)
+        assert services and not seen & set(services)
+        seen |= set(services)
+        for host in services:
+            assert SERVICES[host]["image"].startswith("redis:")
+    assert len(role_services("REDIS_CHANNELS_URL")) >= 2, "the channel layer is sharded"
     assert urlsplit(APP_ENV["DATABASE_URL"].replace("${POSTGRES_PASSWORD}", "x")).hostname == "postgres"
 
 
-def _role_conf(setting: str) -> Path:
-    service = SERVICES[urlsplit(APP_ENV[setting]).hostname]
+def test_the_state_role_is_found_through_a_majority_of_three_sentinels():
+    sentinels, service, options = sentinel_target(APP_ENV["REDIS_STATE_URL"])
+    name, primary, quorum = _sentinel_monitor()
+    assert service == name and options["db"] == 0
+    assert len(sentinels) == 3 and quorum == 2
+    assert role_services("REDIS_STATE_URL")[0] == primary
+    assert len(role_services("REDIS_STATE_URL")) == 2  # the primary and a replica
+    for host, port in sentinels:
+        svc = SERVICES[host]
+        assert port == 26379 and "--sentinel" in svc["command"][-1]
+        assert any(v.startswith("./deploy/redis/sentinel.conf:") for v in svc["volumes"])
+    app_deps = set(SERVICES["web1"]["depends_on"])
+    assert {host for host, _ in sentinels} | set(role_services("REDIS_STATE_URL")) <= app_deps
+
+
+def _role_conf(service_name: str) -> Path:
+    service = SERVICES[service_name]
     mounts = [v.split(":") for v in service["volumes"] if v.endswith("redis.conf:ro")]
-    assert len(mounts) == 1 and service["command"][-1] == mounts[0][1]
+    assert len(mounts) == 1 and service["command"][1] == mounts[0][1]
     return ROOT / mounts[0][0]
 
 
 @pytest.mark.parametrize("setting", list(ROLE_POLICY))
 def test_each_redis_role_config_loads_in_a_real_server_with_its_policy(setting, tmp_path):
     policy, appendonly = ROLE_POLICY[setting]
-    conf = _role_conf(setting)
+    confs = {_role_conf(name) for name in role_services(setting)}
+    assert len(confs) == 1, "every server of a role runs the same config"
+    (conf,) = confs
     binary = redis_server_binary()
     port = free_port()
     proc = subprocess.Popen(
@@ -158,8 +211,8 @@ def test_each_redis_role_config_loads_in_a_real_server_with_its_policy(setting, 
         assert int(client.config_get("maxmemory")["maxmemory"]) > 0
         if appendonly:
             assert client.config_get("appendonly")["appendonly"] == appendonly
-            service = SERVICES[urlsplit(APP_ENV[setting]).hostname]
-            assert any(v.endswith(":/data") for v in service["volumes"]), "AOF needs a volume"
+            for name in role_services(setting):
+                assert any(v.endswith(":/data") for v in SERVICES[name]["volumes"]), "AOF needs a volume"
         client.close()
     finally:
         proc.terminate()
