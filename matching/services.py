@@ -58,7 +58,7 @@ PARTNER_REASONS = {
 }
 
 # The public card a partner sees in ``matched``.
-CARD_FIELDS = ("name", "guest", "country", "interests", "likes")
+CARD_FIELDS = ("name", "guest", "country", "interests", "likes", "username", "verified")
 
 
 # --- Identities -----------------------------------------------------------------------------
@@ -68,11 +68,19 @@ identity_from_scope = database_sync_to_async(identities.from_scope)
 
 
 def _fallback_card(identity: Identity) -> dict[str, Any]:
-    return {"name": identity.name, "guest": identity.guest, "country": "", "interests": [], "likes": 0}
+    return {
+        "name": identity.name,
+        "guest": identity.guest,
+        "country": "",
+        "interests": [],
+        "likes": 0,
+        "username": "",
+        "verified": False,
+    }
 
 
 def card_for_sync(identity: Identity) -> dict[str, Any]:
-    """The public card (``name, guest, country, interests, likes``) of an identity.
+    """The public card (``CARD_FIELDS``) of an identity.
 
     Degrades to name-only when the profile store is away: a match must still start.
     """
@@ -291,7 +299,15 @@ def card_json(card: dict[str, Any]) -> str:
 
 def public_card(card: dict[str, Any]) -> dict[str, Any]:
     """The fields of a card a partner sees, with defaults for any that are missing."""
-    defaults = {"name": "Someone", "guest": True, "country": "", "interests": [], "likes": 0}
+    defaults = {
+        "name": "Someone",
+        "guest": True,
+        "country": "",
+        "interests": [],
+        "likes": 0,
+        "username": "",
+        "verified": False,
+    }
     return {k: card[k] if card.get(k) is not None else defaults[k] for k in CARD_FIELDS}
 
 

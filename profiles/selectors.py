@@ -36,16 +36,35 @@ def _card(record: dict[str, Any]) -> dict[str, Any]:
         "country": record["country"],
         "interests": record["interests"],
         "likes": record["likes"],
+        # The page links the partner's public profile and shows the verified badge.
+        "username": record["username"],
+        "verified": bool(record.get("verified")),
     }
 
 
 def get_card(*, identity: Identity) -> dict[str, Any]:
     """The partner card of the WebSocket ``matched`` frame."""
     if identity.guest or identity.user_id is None:
-        return {"name": identity.name, "guest": True, "country": "", "interests": [], "likes": 0}
+        return {
+            "name": identity.name,
+            "guest": True,
+            "country": "",
+            "interests": [],
+            "likes": 0,
+            "username": "",
+            "verified": False,
+        }
     record = cache.get_by_user_id(identity.user_id)
     if record is None:
-        return {"name": identity.name, "guest": False, "country": "", "interests": [], "likes": 0}
+        return {
+            "name": identity.name,
+            "guest": False,
+            "country": "",
+            "interests": [],
+            "likes": 0,
+            "username": "",
+            "verified": False,
+        }
     return _card(record)
 
 

@@ -140,7 +140,17 @@ async def test_join_queues_then_both_sides_get_matched_with_initiator_flags():
     assert a_matched["match_id"] == b_matched["match_id"]
     assert a_matched["partner"]["name"] == b.name and a_matched["partner"]["guest"] is True
     assert b_matched["partner"]["name"] == a.name
-    assert set(a_matched["partner"]) == {"name", "guest", "country", "interests", "likes"}
+    assert set(a_matched["partner"]) == {
+        "name",
+        "guest",
+        "country",
+        "interests",
+        "likes",
+        "username",
+        "verified",
+    }
+    # Guests have no public profile to link and no verified address.
+    assert (a_matched["partner"]["username"], a_matched["partner"]["verified"]) == ("", False)
     assert a_matched["common_interests"] == ["chess"] == b_matched["common_interests"]
     assert isinstance(a_matched["ice_servers"], list)
     await close(a_comm, b_comm)
@@ -554,7 +564,9 @@ async def test_accounts_see_each_others_profile_cards():
 
     _, ann_key = await user_session("ann")
     bob, bob_key = await user_session("bob")
-    await sync_to_async(Profile.objects.filter(user=bob).update)(display_name="Bobby", country="DE")
+    await sync_to_async(Profile.objects.filter(user=bob).update)(
+        display_name="Bobby", country="DE", email_verified=True
+    )
     from profiles import services as profile_services
 
     await sync_to_async(profile_services.invalidate_profile)(user_id=bob.pk)
@@ -568,4 +580,7 @@ async def test_accounts_see_each_others_profile_cards():
     assert ann_matched["partner"]["name"] == "Bobby"
     assert ann_matched["partner"]["country"] == "DE" and ann_matched["partner"]["guest"] is False
     assert bob_matched["partner"]["name"] == "ann"
+    # The page links each account's public profile and badges a verified address.
+    assert (ann_matched["partner"]["username"], ann_matched["partner"]["verified"]) == ("bob", True)
+    assert (bob_matched["partner"]["username"], bob_matched["partner"]["verified"]) == ("ann", False)
     await close(ann_comm, bob_comm)

@@ -122,6 +122,8 @@ async def test_join_queues_with_the_stage_and_pool_size_then_both_sides_match_wi
         "country": "DE",
         "interests": ["chess"],
         "likes": 3,
+        "username": "",
+        "verified": False,
     }
     assert theirs["partner"]["name"] == "Bob"
     assert mine["common_interests"] == theirs["common_interests"] == ["chess"]

@@ -147,6 +147,8 @@ def test_match_preferences_and_cards(make_user):
         "country": "JP",
         "interests": ["anime"],
         "likes": 0,
+        "username": "pref",
+        "verified": False,
     }
     guest = Identity(id="g" + "1" * 24, name="Quiet Otter 123", guest=True)
     assert selectors.get_card(identity=guest) == {
@@ -155,4 +157,6 @@ def test_match_preferences_and_cards(make_user):
         "country": "",
         "interests": [],
         "likes": 0,
+        "username": "",
+        "verified": False,
     }

@@ -40,6 +40,9 @@ def test_meet_befriend_leave_see_online_call_and_talk(chat_server, two_accounts,
     for tab in (ada, bob):
         expect(tab.hook("common-interests")).to_contain_text("pottery", timeout=20_000)
     wait_remote_video_playing(ada)
+    # An account's partner card links the partner's public profile.
+    expect(ada.page.locator("#partner-link")).to_have_attribute("href", "/u/bob/")
+    expect(bob.page.locator("#partner-link")).to_have_attribute("href", "/u/ada/")
 
     # Ada asks; Bob is asked "add them back?" and does; both are friends.
     expect(ada.hook("friend")).to_be_enabled()
