@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench faults screenshots lint format clean
+.PHONY: run test bench faults screenshots lint format clean messages makemessages test-libretranslate
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,12 +14,34 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-run: $(STAMP)
+# The compiled catalogs (.mo) are build output, never committed: built here from locale/*.po
+# (compilemessages skips a catalog whose .mo is newer than its .po).
+I18N_IGNORE := --ignore=.venv --ignore=.data --ignore=node_modules --ignore=static/vendor
+# These commands read settings but no secret: a placeholder key satisfies the production check.
+I18N_MANAGE := SECRET_KEY=$${SECRET_KEY:-i18n-build-only-not-a-secret} $(PY) manage.py
+
+messages: $(STAMP)
+	scripts/ensure_gettext.sh
+	$(I18N_MANAGE) compilemessages -v0 $(I18N_IGNORE)
+
+# After changing user-visible text: refresh locale/*/LC_MESSAGES/*.po, then translate the new
+# entries (the catalog test fails while one is untranslated or fuzzy). See docs/i18n.md.
+makemessages: $(STAMP)
+	scripts/ensure_gettext.sh
+	$(I18N_MANAGE) makemessages -a --no-obsolete --no-location $(I18N_IGNORE) --ignore=bench --ignore=tests
+	$(I18N_MANAGE) makemessages -a -d djangojs --no-obsolete --no-location $(I18N_IGNORE) --ignore=bench --ignore=tests
+
+run: $(STAMP) messages
 	$(PY) scripts/run.py
 
-test: $(STAMP)
+test: $(STAMP) messages
 	scripts/ensure_chromium.sh
 	$(PY) scripts/run_tests.py $(ARGS)
+
+# Tests against a real LibreTranslate server (deselected in `make test`): LIBRETRANSLATE_URL
+# must point at one, e.g. `docker compose --profile translate up -d libretranslate`.
+test-libretranslate: $(STAMP) messages
+	$(PY) scripts/run_tests.py -m libretranslate --run-libretranslate $(ARGS)
 
 # Benchmarks with targets (under 16 minutes on 2 cores): tables on stdout, JSON in bench/results/,
 # docs/benchmarks.md and its plots regenerated. ARGS="matcher leaderboard" runs a subset.

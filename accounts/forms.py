@@ -8,21 +8,24 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 from django.contrib.sites.shortcuts import get_current_site
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from accounts import services, tasks
 
-EMAIL_UNUSABLE = (
+EMAIL_UNUSABLE = _(
     "This email address cannot be used for a new account. If you already have an account, "
     "log in or reset your password."
 )
 
 
 class SignUpForm(UserCreationForm):
-    email = forms.EmailField(max_length=254)
+    email = forms.EmailField(label=_("Email"), max_length=254)
     birth_date = forms.DateField(
+        label=_("Date of birth"),
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Seendr is for adults (18+) only. Never shown to anyone.",
+        help_text=_("Seendr is for adults (18+) only. Never shown to anyone."),
     )
 
     class Meta(UserCreationForm.Meta):
@@ -39,14 +42,15 @@ class SignUpForm(UserCreationForm):
         birth_date = self.cleaned_data["birth_date"]
         today = dt.date.today()
         if birth_date > today or services.age_on(birth_date, today) > 120:
-            raise forms.ValidationError("Enter your real date of birth.", code="implausible")
+            raise forms.ValidationError(_("Enter your real date of birth."), code="implausible")
         if not services.is_adult(birth_date, today):
-            raise forms.ValidationError("You must be 18 or older to use Seendr.", code="underage")
+            raise forms.ValidationError(_("You must be 18 or older to use Seendr."), code="underage")
         return birth_date
 
 
 class VerifyEmailForm(forms.Form):
     code = forms.CharField(
+        label=_("Code"),
         min_length=6,
         max_length=6,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
@@ -86,4 +90,6 @@ class QueuedPasswordResetForm(PasswordResetForm):
             email_template_name=email_template_name,
             from_email=from_email,
             html_email_template_name=html_email_template_name,
+            # The worker writes the mail in the language of the page it was asked from.
+            language=translation.get_language(),
         )

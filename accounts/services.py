@@ -17,6 +17,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives, send_mail
 from django.db import connection, transaction
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -64,7 +65,13 @@ def _lock(name: str) -> None:
 
 @transaction.atomic
 def sign_up(
-    *, username: str, email: str, birth_date: dt.date, password: str, guest_id: str | None = None
+    *,
+    username: str,
+    email: str,
+    birth_date: dt.date,
+    password: str,
+    guest_id: str | None = None,
+    language: str = "",
 ) -> AbstractBaseUser:
     """Create an adult account and its profile; the verification code is mailed after commit.
 
@@ -85,7 +92,8 @@ def sign_up(
     if User.objects.filter(email__iexact=email).exists():
         raise SignUpRefused("email")
     user = User.objects.create_user(username=username, email=email, password=password)
-    Profile.objects.filter(user=user).update(birth_date=birth_date)
+    # The language the person signed up in is the language of their mail until they choose one.
+    Profile.objects.filter(user=user).update(birth_date=birth_date, ui_language=language)
     tasks.send_verification_code_task.delay_on_commit(user.pk)
     if guest_id:
         transaction.on_commit(lambda: friend_requests.carry_over(guest_id=guest_id, user_id=user.pk))
@@ -153,12 +161,10 @@ def send_verification_code(*, user_id: int) -> bool:
         return False
     code = issue_otp(user_id=user_id)
     context = {"username": user.get_username(), "code": code, "minutes": OTP_TTL_SECONDS // 60}
-    send_mail(
-        subject=render_to_string("accounts/email/verify_subject.txt", context).strip(),
-        message=render_to_string("accounts/email/verify_body.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
-    )
+    with translation.override(user.profile.ui_language or settings.LANGUAGE_CODE):
+        subject = render_to_string("accounts/email/verify_subject.txt", context).strip()
+        body = render_to_string("accounts/email/verify_body.txt", context)
+    send_mail(subject=subject, message=body, from_email=None, recipient_list=[user.email])
     return True
 
 
@@ -172,10 +178,12 @@ def send_password_reset(
     email_template_name: str,
     from_email: str | None = None,
     html_email_template_name: str | None = None,
+    language: str = "",
 ) -> int:
     """What Django's PasswordResetForm.save does, in a worker: a reset link to every active
     account with a usable password at ``email``; nothing for an unknown address. Returns mails sent.
-    The request only queued this, whatever the address, so its timing tells nobody anything."""
+    The request only queued this, whatever the address, so its timing tells nobody anything.
+    ``language`` is the language of the page the reset was asked from."""
     sent = 0
     for user in PasswordResetForm().get_users(email):
         context = {
@@ -188,13 +196,15 @@ def send_password_reset(
             "protocol": protocol,
             "username": user.get_username(),
         }
-        subject = "".join(render_to_string(subject_template_name, context).splitlines())
-        body = render_to_string(email_template_name, context)
+        with translation.override(language or settings.LANGUAGE_CODE):
+            subject = "".join(render_to_string(subject_template_name, context).splitlines())
+            body = render_to_string(email_template_name, context)
+            html = render_to_string(html_email_template_name, context) if html_email_template_name else None
         message = EmailMultiAlternatives(
             subject, body, from_email, [getattr(user, user.get_email_field_name())]
         )
-        if html_email_template_name:
-            message.attach_alternative(render_to_string(html_email_template_name, context), "text/html")
+        if html is not None:
+            message.attach_alternative(html, "text/html")
         message.send()
         sent += 1
     return sent

@@ -39,6 +39,7 @@ def send_password_reset_task(
     email_template_name: str,
     from_email: str | None = None,
     html_email_template_name: str | None = None,
+    language: str = "",
 ) -> int:
     from accounts import services
 
@@ -50,5 +51,6 @@ def send_password_reset_task(
         subject_template_name=subject_template_name,
         email_template_name=email_template_name,
         from_email=from_email,
+        language=language,
         html_email_template_name=html_email_template_name,
     )

@@ -13,9 +13,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import forms, services, tasks
+from accounts import forms, language, services, tasks
 
 # The landing page's online count (matching's data, one floor up): a listed selector exception.
 from matching.selectors import online_now
@@ -48,13 +50,13 @@ def guest_start(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(CHAT_URL)
     if request.POST.get("adult") != "on":
-        messages.error(request, "Please confirm that you are 18 or older and accept the rules.")
+        messages.error(request, _("Please confirm that you are 18 or older and accept the rules."))
         return render(request, "landing.html", {"guest_error": True, "online": online_now()}, status=400)
     existing = request.session.get(GUEST_SESSION_KEY)
     if existing and identities.get_guest(guest_id=existing) is not None:
         return redirect(CHAT_URL)
     if _network_banned(request):
-        messages.error(request, "Guest access from your network is suspended after a moderation decision.")
+        messages.error(request, _("Guest access from your network is suspended after a moderation decision."))
         return render(request, "landing.html", {"guest_error": True, "online": online_now()}, status=403)
     identity = services.start_guest(ip=client_ip(request))
     request.session.cycle_key()
@@ -79,16 +81,17 @@ def signup(request: HttpRequest) -> HttpResponse:
                 birth_date=form.cleaned_data["birth_date"],
                 password=form.cleaned_data["password1"],
                 guest_id=request.session.get(GUEST_SESSION_KEY),
+                language=request.LANGUAGE_CODE,
             )
         except services.SignUpRefused as refused:
             if refused.field == "username":
-                form.add_error("username", "A user with that username already exists.")
+                form.add_error("username", _("A user with that username already exists."))
             else:
                 form.add_error("email", forms.EMAIL_UNUSABLE)
             return render(request, "accounts/signup.html", {"form": form}, status=400)
         request.session.pop(GUEST_SESSION_KEY, None)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome to Seendr! We emailed you a 6-digit code.")
+        messages.success(request, _("Welcome to Seendr! We emailed you a 6-digit code."))
         return redirect("verify_email")
     return render(request, "accounts/signup.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -102,14 +105,22 @@ def verify_email(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not verified and form.is_valid():
         result = services.verify_email(user_id=request.user.pk, code=form.cleaned_data["code"])
         if result.ok:
-            messages.success(request, "Your email address is verified.")
+            messages.success(request, _("Your email address is verified."))
             return redirect(CHAT_URL)
         if result.status == "wrong":
-            form.add_error("code", f"That code is not right. {result.tries_left} tries left.")
+            form.add_error(
+                "code",
+                ngettext(
+                    "That code is not right. %(count)d try left.",
+                    "That code is not right. %(count)d tries left.",
+                    result.tries_left,
+                )
+                % {"count": result.tries_left},
+            )
         elif result.status == "locked":
-            form.add_error("code", "Too many wrong codes. Request a new code.")
+            form.add_error("code", _("Too many wrong codes. Request a new code."))
         else:
-            form.add_error("code", "This code has expired. Request a new code.")
+            form.add_error("code", _("This code has expired. Request a new code."))
     status = 400 if form.errors else 200
     return render(request, "accounts/verify_email.html", {"form": form, "verified": verified}, status=status)
 
@@ -120,7 +131,7 @@ def verify_email(request: HttpRequest) -> HttpResponse:
 def resend_code(request: HttpRequest) -> HttpResponse:
     if not _profile(request).email_verified:
         tasks.send_verification_code_task.delay_on_commit(request.user.pk)
-        messages.info(request, "We sent you a new code. It is valid for 10 minutes.")
+        messages.info(request, _("We sent you a new code. It is valid for 10 minutes."))
     return redirect("verify_email")
 
 
@@ -131,6 +142,11 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
     # Refuses a banned account (after the right password) saying why and until when.
     authentication_form = BanAwareAuthenticationForm
+
+    def form_valid(self, form) -> HttpResponse:
+        response = super().form_valid(form)
+        language.apply_saved_language(self.request, form.get_user(), response)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

@@ -7,6 +7,7 @@ import logging
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from leaderboard import boards, selectors
 from seendr.http import json_error, method_not_allowed
@@ -39,10 +40,18 @@ def leaderboard(request: HttpRequest, board: str) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return method_not_allowed("GET")
     if board not in boards.BOARDS:
-        return json_error(400, "unknown_board", f"Board must be one of: {', '.join(boards.BOARDS)}.")
+        return json_error(
+            400,
+            "unknown_board",
+            _("Board must be one of: %(boards)s.") % {"boards": ", ".join(boards.BOARDS)},
+        )
     period = request.GET.get("period") or "day"
     if period not in boards.PERIODS:
-        return json_error(400, "unknown_period", f"Period must be one of: {', '.join(boards.PERIODS)}.")
+        return json_error(
+            400,
+            "unknown_period",
+            _("Period must be one of: %(periods)s.") % {"periods": ", ".join(boards.PERIODS)},
+        )
     try:
         limit = parse_limit(request.GET.get("limit"))
     except ValueError as exc:
@@ -57,7 +66,7 @@ def leaderboard(request: HttpRequest, board: str) -> HttpResponse:
         )
     except selectors.LeaderboardUnavailable:
         return json_error(
-            503, "unavailable", "The leaderboard is temporarily unavailable; try again shortly."
+            503, "unavailable", _("The leaderboard is temporarily unavailable; try again shortly.")
         )
     response = JsonResponse(body)
     etag = '"' + hashlib.sha256(response.content).hexdigest()[:32] + '"'

@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from leaderboard import boards, karma, selectors
 from leaderboard.boards import Bucket
@@ -87,9 +88,9 @@ def like_partner(*, match_id: str, liker: Identity, liked_id: str, now: dt.datet
     """
     now = now or timezone.now()
     if not is_match_id(match_id) or not liked_id or len(liked_id) > IDENTITY_ID_MAX_LENGTH:
-        raise ServiceError("invalid", "Unknown match or partner.")
+        raise ServiceError("invalid", _("Unknown match or partner."))
     if liker.id == liked_id:
-        raise ServiceError("self_like", "You cannot like yourself.")
+        raise ServiceError("self_like", _("You cannot like yourself."))
     liked_user_id = user_id_from_identity(liked_id)
     user_table = get_user_model()._meta.db_table
     with transaction.atomic():

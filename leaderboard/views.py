@@ -5,12 +5,13 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from leaderboard import boards, selectors
 
-BOARD_LABELS = {"likes": "Most liked", "talk_time": "Most talk time"}
-PERIOD_LABELS = {"day": "Today", "week": "This week", "all": "All time"}
+BOARD_LABELS = {"likes": _("Most liked"), "talk_time": _("Most talk time")}
+PERIOD_LABELS = {"day": _("Today"), "week": _("This week"), "all": _("All time")}
 # The page polls the JSON API this often (milliseconds); see the README for why polling.
 POLL_MS = 5000
 

@@ -17,6 +17,7 @@ import logging
 
 import redis
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from matching import actions, friends, presence, selectors
@@ -39,7 +40,7 @@ def online(request: HttpRequest) -> JsonResponse:
         return JsonResponse(presence.counts())
     except (redis.RedisError, MatchingUnavailable):
         log.warning("online counts unavailable", exc_info=True)
-        return json_error(503, "unavailable", "Counts are temporarily unavailable.")
+        return json_error(503, "unavailable", _("Counts are temporarily unavailable."))
 
 
 @json_csrf_protect
@@ -50,10 +51,10 @@ def like(request: HttpRequest, match_id: str) -> HttpResponse:
         return method_not_allowed("POST")
     liker = identities.from_request(request)
     if liker is None:
-        return json_error(401, "not_authenticated", "Sign in or start as a guest first.")
+        return json_error(401, "not_authenticated", _("Sign in or start as a guest first."))
     partner_id = selectors.match_partner(match_id=match_id, identity_id=liker.id)
     if partner_id is None:
-        return json_error(404, "match_not_found", "No such match of yours, or it ended too long ago.")
+        return json_error(404, "match_not_found", _("No such match of yours, or it ended too long ago."))
     try:
         created = actions.like_partner(match_id=match_id, liker=liker, partner_id=partner_id)
     except ServiceError as exc:
@@ -79,10 +80,10 @@ def _payload(request: HttpRequest) -> dict | None:
 def report(request: HttpRequest, match_id: str) -> JsonResponse:
     identity = identities.from_request(request)
     if identity is None:
-        return json_error(401, "not_authenticated", "Sign in or start as a guest first.")
+        return json_error(401, "not_authenticated", _("Sign in or start as a guest first."))
     data = _payload(request)
     if data is None:
-        return json_error(400, "bad_json", "The body must be a JSON object.")
+        return json_error(400, "bad_json", _("The body must be a JSON object."))
     reason = data.get("reason")
     note = data.get("note") or ""
     if not isinstance(reason, str) or reason not in Reason.values:
@@ -90,10 +91,10 @@ def report(request: HttpRequest, match_id: str) -> JsonResponse:
     if not isinstance(note, str) or len(note) > NOTE_MAX_LENGTH:
         return json_error(400, "bad_note", f"note must be text of at most {NOTE_MAX_LENGTH} characters.")
     if not identities.is_match_id(match_id):
-        return json_error(404, "not_found", "No such match.")
+        return json_error(404, "not_found", _("No such match."))
     partner_id = selectors.match_partner(match_id=match_id, identity_id=identity.id)
     if partner_id is None:
-        return json_error(404, "not_found", "No such match, or you were not in it.")
+        return json_error(404, "not_found", _("No such match, or you were not in it."))
     try:
         created = actions.report_partner(
             match_id=match_id, reporter=identity, partner_id=partner_id, reason=reason, note=note

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from matching.types import FrameError, Preferences, error_frame
 from moderation.models import NOTE_MAX_LENGTH
 from moderation.snapshots import SNAPSHOT_MAX_BYTES
@@ -63,35 +65,39 @@ def _join_fields(obj: dict[str, Any]) -> dict[str, Any]:
     if interests is None:
         interests = []
     if not isinstance(interests, list):
-        raise _bad("interests", "must be a list of strings")
+        raise _bad("interests", _("must be a list of strings"))
     if len(interests) > MAX_INTERESTS_IN:
-        raise _bad("interests", f"at most {MAX_INTERESTS_IN} items")
+        raise _bad("interests", _("at most %(count)d items") % {"count": MAX_INTERESTS_IN})
     for item in interests:
         if not isinstance(item, str) or len(item) > MAX_INTEREST_CHARS_IN:
-            raise _bad("interests", f"each item must be a string of at most {MAX_INTEREST_CHARS_IN} chars")
+            raise _bad(
+                "interests",
+                _("each item must be a string of at most %(count)d characters")
+                % {"count": MAX_INTEREST_CHARS_IN},
+            )
 
     lang = obj.get("lang")
     if lang is not None and not isinstance(lang, str):
-        raise _bad("lang", "must be a string")
+        raise _bad("lang", _("must be a string"))
     # Browsers say "en-US"; the pool matches on the primary subtag.
     lang_code = (lang or "").strip().replace("_", "-").split("-")[0].lower()
     if lang_code and not _LANG_PRIMARY.match(lang_code):
-        raise _bad("lang", "must be an ISO 639-1 language code such as 'en'")
+        raise _bad("lang", _("must be an ISO 639-1 language code such as 'en'"))
 
     only_lang = obj.get("only_lang", False)
     if not isinstance(only_lang, bool):
-        raise _bad("only_lang", "must be true or false")
+        raise _bad("only_lang", _("must be true or false"))
     if only_lang and not lang_code:
-        raise _bad("only_lang", "needs lang")
+        raise _bad("only_lang", _("needs lang"))
 
     only_country = obj.get("only_country", "")
     if only_country is None:
         only_country = ""
     if not isinstance(only_country, str):
-        raise _bad("only_country", "must be a string")
+        raise _bad("only_country", _("must be a string"))
     only_country = only_country.strip().upper()
     if only_country and not _COUNTRY.match(only_country):
-        raise _bad("only_country", "must be an ISO 3166-1 alpha-2 code such as 'DE'")
+        raise _bad("only_country", _("must be an ISO 3166-1 alpha-2 code such as 'DE'"))
 
     return {
         "interests": interests,
@@ -115,32 +121,32 @@ def preferences(fields: dict[str, Any], *, country: str = "") -> Preferences:
 def _signal_fields(obj: dict[str, Any]) -> dict[str, Any]:
     data = obj.get("data")
     if not isinstance(data, dict):
-        raise _bad("data", "must be an object")
+        raise _bad("data", _("must be an object"))
     return {"data": data}
 
 
 def _chat_fields(obj: dict[str, Any]) -> dict[str, Any]:
     text = obj.get("text")
     if not isinstance(text, str):
-        raise _bad("text", "must be a string")
+        raise _bad("text", _("must be a string"))
     if not text.strip():
-        raise _bad("text", "must not be empty")
+        raise _bad("text", _("must not be empty"))
     if len(text) > MAX_CHAT_CHARS:
-        raise _bad("text", f"at most {MAX_CHAT_CHARS} characters")
+        raise _bad("text", _("at most %(count)d characters") % {"count": MAX_CHAT_CHARS})
     return {"text": text}
 
 
 def _report_fields(obj: dict[str, Any]) -> dict[str, Any]:
     reason = obj.get("reason")
     if not isinstance(reason, str) or reason not in REPORT_REASONS:
-        raise _bad("reason", "must be one of " + ", ".join(REPORT_REASONS))
+        raise _bad("reason", _("must be one of %(choices)s") % {"choices": ", ".join(REPORT_REASONS)})
     note = obj.get("note", "")
     if note is None:
         note = ""
     if not isinstance(note, str):
-        raise _bad("note", "must be a string")
+        raise _bad("note", _("must be a string"))
     if len(note) > MAX_NOTE_CHARS:
-        raise _bad("note", f"at most {MAX_NOTE_CHARS} characters")
+        raise _bad("note", _("at most %(count)d characters") % {"count": MAX_NOTE_CHARS})
     return {"reason": reason, "note": note, "snapshot": _snapshot(obj.get("snapshot"), reason)}
 
 
@@ -153,13 +159,16 @@ def _snapshot(value: Any, reason: str) -> bytes | None:
     if value is None:
         return None
     if reason != "nudity":
-        raise FrameError("bad_snapshot", "snapshot: only a nudity report carries one")
+        raise FrameError("bad_snapshot", "snapshot: " + _("only a nudity report carries one"))
     if not isinstance(value, str) or len(value) > (SNAPSHOT_MAX_BYTES + 2) // 3 * 4:
-        raise FrameError("bad_snapshot", f"snapshot: base64 of at most {SNAPSHOT_MAX_BYTES} bytes")
+        raise FrameError(
+            "bad_snapshot",
+            "snapshot: " + _("base64 of at most %(count)d bytes") % {"count": SNAPSHOT_MAX_BYTES},
+        )
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise FrameError("bad_snapshot", "snapshot: not base64") from None
+        raise FrameError("bad_snapshot", "snapshot: " + _("not base64")) from None
 
 
 def _call_fields(obj: dict[str, Any]) -> dict[str, Any]:
@@ -214,30 +223,32 @@ def parse(text_data: str | None = None, bytes_data: bytes | None = None) -> Fram
     if text_data is None:
         size = len(bytes_data or b"")
         if size > MAX_FRAME_BYTES:
-            raise FrameError("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
-        raise FrameError("bad_json", "binary frames are not accepted: send JSON text")
+            raise FrameError(
+                "too_large", _("frames are limited to %(count)d bytes") % {"count": MAX_FRAME_BYTES}
+            )
+        raise FrameError("bad_json", _("binary frames are not accepted: send JSON text"))
     # Cheap bound first (a char is at most 4 bytes), exact UTF-8 size only when it matters.
     if len(text_data) > MAX_FRAME_BYTES or (
         len(text_data) * 4 > MAX_FRAME_BYTES
         and len(text_data.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
     ):
-        raise FrameError("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+        raise FrameError("too_large", _("frames are limited to %(count)d bytes") % {"count": MAX_FRAME_BYTES})
     try:
         obj = json.loads(text_data)
     except (ValueError, RecursionError):
-        raise FrameError("bad_json", "the frame is not valid JSON") from None
+        raise FrameError("bad_json", _("the frame is not valid JSON")) from None
     if not isinstance(obj, dict):
-        raise FrameError("bad_json", "a frame must be a JSON object")
+        raise FrameError("bad_json", _("a frame must be a JSON object"))
     for name, value in obj.items():
         if not _encodable(name) or not _encodable(value):
             # JSON may spell a lone surrogate ("\ud800"); it cannot be relayed, stored or logged
             # as UTF-8, so it is the client's error, not ours.
-            raise _bad(str(name).encode("utf-8", "replace").decode(), "must be valid Unicode text")
+            raise _bad(str(name).encode("utf-8", "replace").decode(), _("must be valid Unicode text"))
     kind = obj.get("type")
     if not isinstance(kind, str):
-        raise FrameError("bad_field", "type: must be a string")
+        raise FrameError("bad_field", "type: " + _("must be a string"))
     if kind not in CLIENT_TYPES:
         shown = kind[:40]
-        raise FrameError("unknown_type", f"unknown frame type {shown!r}")
+        raise FrameError("unknown_type", _("unknown frame type %(type)r") % {"type": shown})
     builder = _FIELDS.get(kind)
     return Frame(type=kind, fields=builder(obj) if builder else {})

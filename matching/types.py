@@ -38,7 +38,11 @@ class MatchingError(ServiceError):
 
 class FrameError(ServiceError):
     """A refused client frame (bad input, wrong state, or a limit): an ``error`` frame, the
-    socket stays open."""
+    socket stays open.
+
+    ``message`` is plain text in the socket's language (the consumer activates it around every
+    frame), never a lazy translation: frames are JSON. Browsers word errors by ``code``.
+    """
 
     def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(code, message)

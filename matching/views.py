@@ -8,6 +8,7 @@ import redis
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
 from matching import frames, friends, selectors
@@ -17,6 +18,7 @@ from profiles import interests as interest_tags
 from profiles import selectors as profile_selectors
 from profiles.countries import COUNTRIES
 from seendr import identity as identities
+from seendr.translation import backends as translation_backends
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +86,16 @@ def chat(request: HttpRequest) -> HttpResponse:
     except Exception:  # a cold profile store must not keep anyone out of the chat
         logger.warning("could not load match preferences for %s", identity.id, exc_info=True)
         interests, lang = [], ""
+    # The matching language defaults to the language of the page when the profile names none.
+    ui_language = (get_language() or "en").split("-")[0]
+    lang = lang or (ui_language if ui_language in dict(CHAT_LANGUAGES) else "")
     config = {
         "wsPath": WS_PATH,
         "me": identity.public(),
         "interests": interests,
+        "language": get_language(),
+        # "" (the Translate action hidden), "browser" or "libretranslate": see seendr/translation.
+        "translation": translation_backends.mode(),
         **chat_config(),
     }
     context = {

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext as _
 
 from moderation import selectors
 
 
 def refusal_message(ban) -> str:
-    when = "permanently" if ban.until is None else f"until {ban.until:%Y-%m-%d %H:%M} UTC"
-    return f"This account is suspended {when}. Reason: {ban.reason}."
+    if ban.until is None:
+        return _("This account is suspended permanently. Reason: %(reason)s.") % {"reason": ban.reason}
+    return _("This account is suspended until %(until)s UTC. Reason: %(reason)s.") % {
+        "until": f"{ban.until:%Y-%m-%d %H:%M}",
+        "reason": ban.reason,
+    }
 
 
 class BanAwareAuthenticationForm(AuthenticationForm):

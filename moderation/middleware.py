@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
 from moderation import selectors, services
 from moderation.forms import refusal_message
@@ -35,7 +36,7 @@ def _refuse_banned(request: HttpRequest) -> HttpResponse | None:
         back_to = "/"
     else:
         return None
-    message = refusal_message(ban) if ban is not None else "This account is suspended."
+    message = refusal_message(ban) if ban is not None else _("This account is suspended.")
     if request.path.startswith("/api/"):
         return json_error(403, "banned", message)
     messages.error(request, message)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from moderation import selectors, signals, snapshots
 from moderation.models import (
@@ -137,13 +138,15 @@ def report(
     task for it would be the only copy of that decision until a worker ran it).
     """
     if reason not in Reason.values:
-        raise ServiceError("bad_reason", f"reason must be one of {', '.join(Reason.values)}")
+        raise ServiceError(
+            "bad_reason", _("reason must be one of %(reasons)s") % {"reasons": ", ".join(Reason.values)}
+        )
     if not identities.is_match_id(match_id):
-        raise ServiceError("bad_match", "not a match id")
+        raise ServiceError("bad_match", _("not a match id"))
     if not identities.is_identity_id(reporter.id) or not identities.is_identity_id(reported_id):
-        raise ServiceError("bad_identity", "not an identity id")
+        raise ServiceError("bad_identity", _("not an identity id"))
     if reporter.id == reported_id:
-        raise ServiceError("self_report", "you cannot report yourself")
+        raise ServiceError("self_report", _("you cannot report yourself"))
     note = (note or "")[:NOTE_MAX_LENGTH]
     if snapshot is not None and reason != Reason.NUDITY:
         raise snapshots.InvalidSnapshot("snapshot: only a nudity report carries one")

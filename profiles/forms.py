@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from profiles import interests
 from profiles.countries import CODES, COUNTRIES
@@ -57,35 +59,49 @@ def clean_interests(value: str) -> list[str]:
     for part in parts:
         if len(" ".join(part.split())) > INTEREST_MAX_LENGTH or not interests.is_clean(part):
             raise forms.ValidationError(
-                "Interests are 1 to %(max)s letters, digits, spaces or the symbols %(symbols)s: "
-                "%(tag)s is not.",
+                _(
+                    "Interests are 1 to %(max)s letters, digits, spaces or the symbols %(symbols)s: "
+                    "%(tag)s is not."
+                ),
                 code="bad_interest",
                 params={"max": INTEREST_MAX_LENGTH, "symbols": " ".join(interests.SYMBOLS), "tag": part[:60]},
             )
     tags = list(dict.fromkeys(interests.normalise(part) for part in parts))
     if len(tags) > MAX_INTERESTS:
         raise forms.ValidationError(
-            "At most %(max)s interests.", code="too_many_interests", params={"max": MAX_INTERESTS}
+            _("At most %(max)s interests."), code="too_many_interests", params={"max": MAX_INTERESTS}
         )
     return tags
 
 
 class ProfileForm(forms.Form):
-    display_name = forms.CharField(max_length=DISPLAY_NAME_MAX_LENGTH, required=False)
-    bio = forms.CharField(max_length=BIO_MAX_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    display_name = forms.CharField(
+        label=_("Display name"), max_length=DISPLAY_NAME_MAX_LENGTH, required=False
+    )
+    bio = forms.CharField(
+        label=_("Bio"), max_length=BIO_MAX_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
     country = forms.CharField(
+        label=_("Country"),
         max_length=2,
         required=False,
-        widget=forms.Select(choices=[("", "Not shown"), *COUNTRIES]),
-        help_text="Shown on your card; people may look for partners from one country.",
+        widget=forms.Select(choices=[("", _("Not shown")), *COUNTRIES]),
+        help_text=_("Shown on your card; people may look for partners from one country."),
     )
-    languages = LanguagesField(required=False, help_text="The languages you can talk in.")
+    languages = LanguagesField(
+        label=_("Languages"), required=False, help_text=_("The languages you can talk in.")
+    )
     interests = forms.CharField(
+        label=_("Interests"),
         max_length=MAX_INTERESTS * (INTEREST_MAX_LENGTH + 2),
         required=False,
-        help_text=f"Comma separated, at most {MAX_INTERESTS}, for example: jazz, chess, hiking",
+        help_text=format_lazy(
+            _("Comma separated, at most {count}, for example: jazz, chess, hiking"), count=MAX_INTERESTS
+        ),
     )
-    avatar = forms.ImageField(required=False, help_text="JPEG, PNG, WebP or GIF, at most 5 MB.")
+    avatar = forms.ImageField(
+        label=_("Avatar"), required=False, help_text=_("JPEG, PNG, WebP or GIF, at most 5 MB.")
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -103,7 +119,7 @@ class ProfileForm(forms.Form):
     def clean_country(self) -> str:
         code = self.cleaned_data["country"].strip().upper()
         if code and code not in CODES:
-            raise forms.ValidationError("Choose a country by its ISO 3166 code.", code="bad_country")
+            raise forms.ValidationError(_("Choose a country by its ISO 3166 code."), code="bad_country")
         return code
 
     def clean_languages(self) -> list[str]:
@@ -112,12 +128,14 @@ class ProfileForm(forms.Form):
         bad = [c for c in codes if not LANGUAGE_RE.match(c)]
         if bad:
             raise forms.ValidationError(
-                "Use language codes such as en, de or pt-br: %(bad)s is not one.",
+                _("Use language codes such as en, de or pt-br: %(bad)s is not one."),
                 code="bad_language",
                 params={"bad": bad[0][:20]},
             )
         if len(codes) > MAX_LANGUAGES:
-            raise forms.ValidationError(f"At most {MAX_LANGUAGES} languages.", code="too_many_languages")
+            raise forms.ValidationError(
+                _("At most %(max)s languages."), code="too_many_languages", params={"max": MAX_LANGUAGES}
+            )
         return codes
 
     def clean_interests(self) -> list[str]:
@@ -128,10 +146,10 @@ class ProfileForm(forms.Form):
         if not avatar:
             return None
         if avatar.size > AVATAR_MAX_BYTES:
-            raise forms.ValidationError("The picture is larger than 5 MB.", code="too_big")
+            raise forms.ValidationError(_("The picture is larger than 5 MB."), code="too_big")
         image = getattr(avatar, "image", None)  # set by ImageField after Pillow verified it
         if image is None or image.format not in AVATAR_FORMATS:
-            raise forms.ValidationError("Upload a JPEG, PNG, WebP or GIF picture.", code="bad_format")
+            raise forms.ValidationError(_("Upload a JPEG, PNG, WebP or GIF picture."), code="bad_format")
         if image.width * image.height > AVATAR_MAX_PIXELS:
-            raise forms.ValidationError("The picture has too many pixels.", code="too_many_pixels")
+            raise forms.ValidationError(_("The picture has too many pixels."), code="too_many_pixels")
         return avatar

@@ -53,6 +53,9 @@ class Profile(models.Model):
     avatar_thumbnail = models.ImageField(upload_to="avatars/thumbs/%Y/%m/", blank=True)
     birth_date = models.DateField(null=True, blank=True)
     email_verified = models.BooleanField(default=False)
+    # The interface language the account chose with the switcher (a code of settings.LANGUAGES);
+    # blank: the browser's Accept-Language decides. Applied to the language cookie at log-in.
+    ui_language = models.CharField(max_length=LANGUAGE_CODE_MAX_LENGTH, blank=True)
     # Incremented with F() by the leaderboard app, which then invalidates the cached profile.
     likes_received = models.PositiveIntegerField(default=0)
     karma = models.FloatField(default=0)

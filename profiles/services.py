@@ -197,6 +197,11 @@ def rebuild_block_sets(*, batch_size: int = 1000) -> int:
     return count
 
 
+def set_ui_language(*, user_id: int, language: str) -> None:
+    """Remember the interface language an account chose (blank: follow the browser)."""
+    Profile.objects.filter(user_id=user_id).update(ui_language=language)
+
+
 # --- Friendships ---------------------------------------------------------------------------
 
 
@@ -229,3 +234,4 @@ def unfriend(*, user_id: int, other_user_id: int) -> bool:
     """End a friendship for both sides at once. True if there was one."""
     deleted, _ = Friendship.objects.filter(_pair(user_id, other_user_id)).delete()
     return deleted > 0
+

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from profiles import selectors, services
@@ -28,7 +29,7 @@ def _initial(profile: Profile) -> dict:
 @require_http_methods(["GET", "POST"])
 def edit_profile(request: HttpRequest) -> HttpResponse:
     # get_or_create: a user loaded from a raw fixture has no profile yet.
-    profile, _ = Profile.objects.prefetch_related("interests").get_or_create(user=request.user)
+    profile, _created = Profile.objects.prefetch_related("interests").get_or_create(user=request.user)
     if request.method == "POST":
         form = ProfileForm(request.POST, request.FILES)
         if form.is_valid():
@@ -41,7 +42,7 @@ def edit_profile(request: HttpRequest) -> HttpResponse:
                 interests=form.cleaned_data["interests"],
                 avatar=form.cleaned_data["avatar"],
             )
-            messages.success(request, "Profile saved.")
+            messages.success(request, _("Profile saved."))
             return redirect("edit_profile")
     else:
         form = ProfileForm(initial=_initial(profile))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
 
 from seendr.http import json_error
@@ -13,6 +14,6 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         return json_error(
             403,
             "csrf_failed",
-            "CSRF verification failed; send the csrftoken cookie's value in X-CSRFToken.",
+            _("CSRF verification failed; send the csrftoken cookie's value in X-CSRFToken."),
         )
     return django_csrf_failure(request, reason=reason)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 
 from seendr.errors import ServiceError
@@ -25,7 +26,9 @@ def service_error_response(exc: ServiceError) -> JsonResponse:
 
 
 def method_not_allowed(*allowed: str) -> JsonResponse:
-    response = json_error(405, "method_not_allowed", f"Use {' or '.join(allowed)}.")
+    response = json_error(
+        405, "method_not_allowed", gettext("Use %(methods)s.") % {"methods": " or ".join(allowed)}
+    )
     response["Allow"] = ", ".join(allowed)
     return response
 
@@ -41,7 +44,9 @@ def json_csrf_protect(view: Callable) -> Callable:
         # Idempotency-Key fingerprint needs the raw body afterwards.
         request.body  # noqa: B018
         if checker.process_view(request, None, (), {}) is not None:
-            return json_error(403, "csrf_failed", "CSRF verification failed; send the X-CSRFToken header.")
+            return json_error(
+                403, "csrf_failed", gettext("CSRF verification failed; send the X-CSRFToken header.")
+            )
         return view(request, *args, **kwargs)
 
     return csrf_exempt(wrapper)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 import redis
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
+from django.utils.translation import gettext as _
 
 from seendr import keys
 from seendr.http import json_error
@@ -102,7 +103,7 @@ def idempotent(scope: str, *, subject: Callable[[HttpRequest], str | None] = req
                 return json_error(
                     400,
                     "invalid_idempotency_key",
-                    "Idempotency-Key must be 1 to 128 characters of letters, digits and . _ : -",
+                    _("Idempotency-Key must be 1 to 128 characters of letters, digits and . _ : -"),
                 )
             who = subject(request)
             if who is None:
@@ -121,19 +122,19 @@ def idempotent(scope: str, *, subject: Callable[[HttpRequest], str | None] = req
 
             if not claimed:
                 if existing is None:  # the first answer expired between our two commands
-                    return json_error(409, "idempotency_in_progress", "Retry this request.")
+                    return json_error(409, "idempotency_in_progress", _("Retry this request."))
                 stored = json.loads(existing)
                 if stored.get("fp") != fingerprint:
                     return json_error(
                         422,
                         "idempotency_key_reused",
-                        "This Idempotency-Key was already used for a different request.",
+                        _("This Idempotency-Key was already used for a different request."),
                     )
                 if stored.get("state") != "done":
                     response = json_error(
                         409,
                         "idempotency_in_progress",
-                        "A request with this Idempotency-Key is still running; retry shortly.",
+                        _("A request with this Idempotency-Key is still running; retry shortly."),
                     )
                     response["Retry-After"] = "1"
                     return response

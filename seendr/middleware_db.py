@@ -23,6 +23,7 @@ from collections.abc import Callable
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext_lazy as _
 from django.views.defaults import server_error as default_server_error
 
 from seendr.http import json_error
@@ -30,7 +31,7 @@ from seendr.http import json_error
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
-MESSAGE = "The database is not answering right now."
+MESSAGE = _("The database is not answering right now.")
 
 
 class DatabaseUnavailableMiddleware:
@@ -66,7 +67,7 @@ def database_unavailable(request: HttpRequest, exception: Exception) -> HttpResp
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
-        response: HttpResponse = json_error(503, "database_unavailable", MESSAGE)
+        response: HttpResponse = json_error(503, "database_unavailable", str(MESSAGE))
     else:
         response = HttpResponse(render_to_string("503.html", {"message": MESSAGE}), status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)

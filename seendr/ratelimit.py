@@ -38,6 +38,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext, ngettext
 
 from seendr import keys
 from seendr.http import json_error
@@ -200,7 +201,11 @@ def ip_subject(request: HttpRequest) -> str:
 
 def too_many_requests(request: HttpRequest, decision: Decision) -> HttpResponse:
     seconds = max(1, decision.retry_after)
-    message = f"Too many requests. Try again in {seconds} second{'s' if seconds != 1 else ''}."
+    message = ngettext(
+        "Too many requests. Try again in %(seconds)d second.",
+        "Too many requests. Try again in %(seconds)d seconds.",
+        seconds,
+    ) % {"seconds": seconds}
     if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
         response: HttpResponse = json_error(429, "rate_limited", message, retry_after=seconds)
     else:
@@ -283,6 +288,6 @@ def error_frame(decision: Decision) -> dict:
     return {
         "type": "error",
         "code": "rate_limited",
-        "message": f"Slow down: try again in {seconds} s.",
+        "message": gettext("Slow down: try again in %(seconds)d s.") % {"seconds": seconds},
         "retry_after": seconds,
     }

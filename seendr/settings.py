@@ -114,6 +114,8 @@ MIDDLEWARE = [
     "seendr.middleware.security_headers",  # CSP, Permissions-Policy, CORP
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions, before CommonMiddleware: the language of the cookie or Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -139,6 +141,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.identity",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -334,10 +337,35 @@ STORAGES = {
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# The languages of the interface. Each has a complete catalog under locale/ (a test checks it);
+# the compiled .mo files are built by `make run`/`make test` (manage.py compilemessages).
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The switcher's choice lives in this cookie for a year; accounts also keep it on their profile.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# --- Chat translation (seendr/translation/) ------------------------------------------------
+
+# Which service translates a received chat line on demand: "" (off, the Translate action is
+# hidden), "browser" (only the browser's built-in Translator API, where it exists) or
+# "libretranslate" (the browser's own first where it exists, else the LibreTranslate server).
+TRANSLATION_BACKEND = env("TRANSLATION_BACKEND", "")
+LIBRETRANSLATE_URL = env("LIBRETRANSLATE_URL", "")
+LIBRETRANSLATE_API_KEY = env("LIBRETRANSLATE_API_KEY", "")
+LIBRETRANSLATE_TIMEOUT_SECONDS = env_float("LIBRETRANSLATE_TIMEOUT_SECONDS", 2.0)
+# Translations are cached (by a hash of the text, source and target; never the text itself).
+TRANSLATION_CACHE_SECONDS = env_int("TRANSLATION_CACHE_SECONDS", 60 * 60 * 24)
 
 # --- Security ---------------------------------------------------------------------------
 
@@ -388,6 +416,7 @@ RATE_LIMITS = {
     "call": "6/1m",  # calls placed (rings) per account
     "answer": "30/1m",  # call answers per account
     "friends_api": "120/1m",  # friend list reads and removals per account
+    "translate": "30/1m",  # chat lines sent for translation per identity
 }
 for _name in list(RATE_LIMITS):
     RATE_LIMITS[_name] = env(f"RATE_LIMIT_{_name.upper()}", RATE_LIMITS[_name]) or None

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.vary import vary_on_cookie
+from django.views.i18n import JavaScriptCatalog
 
 from accounts import urls as accounts_urls
 from leaderboard import urls as leaderboard_urls
@@ -18,6 +20,10 @@ urlpatterns = [
     path("", landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    # The pages' runtime strings (gettext() in static/js) in the request's language, which the
+    # switcher's cookie may change at any time: no validators, and Vary: Cookie (LocaleMiddleware
+    # adds Accept-Language), so a browser never reuses a catalog of another language.
+    path("jsi18n/", vary_on_cookie(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     # Before admin.site.urls, whose catch-all would answer 404 for the Live page.
     path("", include(ops_urls)),
     path("admin/", admin.site.urls),
