@@ -18,12 +18,15 @@ import redis
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from matching import frames, presence, services, socket_caps
 from matching.session import ChatSession, banned_frame
 from matching.types import MatchingUnavailable
 from seendr import keys, networks, ratelimit
 from seendr.errors import ServiceError
+from seendr.i18n import language_from_scope
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,7 @@ def _guarded(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable
 
 class ChatConsumer(AsyncWebsocketConsumer):
     session: ChatSession | None = None
+    language: str = settings.LANGUAGE_CODE  # the page's language (seendr.i18n), chosen at connect
     closed = False
     network = ""  # hash of the client's network (seendr.networks), "" when unknown
     _holds_slot = False  # counted against its network's socket cap (matching.socket_caps)
@@ -112,7 +116,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         handler = self._to_session if name in SESSION_MESSAGES else getattr(self, name, None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        # LocaleMiddleware never runs for a socket: every text this socket words (error messages)
+        # is in the language its page was served in, chosen before connect words any refusal.
+        if message["type"] == "websocket.connect":
+            self.language = language_from_scope(self.scope)
+        with translation.override(self.language):
+            await handler(message)
 
     async def connect(self) -> None:
         # Accept first: a refusal before accept reaches the browser as 1006, never as our code.
@@ -132,7 +141,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.network = networks.hash_ip(client_ip) if client_ip else ""
         if not socket_caps.admit(self.network):
             await self.send_frame(
-                frames.error_frame("too_many_sockets", "Too many open chat sockets from your network.")
+                frames.error_frame("too_many_sockets", _("Too many open chat sockets from your network."))
             )
             await self.close_socket(CLOSE_TOO_MANY, "too many sockets from this network")
             return
@@ -157,7 +166,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await networks.arecord(identity_id=identity.id, ip_hash=self.network)
         card = await services.card_for(identity)
         await self.channel_layer.group_add(keys.identity_group(identity.id), self.channel_name)
-        self.session = ChatSession(identity=identity, transport=self, card=card, network=self.network)
+        self.session = ChatSession(
+            identity=identity, transport=self, card=card, network=self.network, language=self.language
+        )
         await self.session.start(now=now)
         await self.channel_layer.group_add(keys.presence_group(), self.channel_name)
         await presence.request_broadcast(channel_layer=self.channel_layer)
@@ -234,12 +245,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         except Exception:
             log.exception("chat socket %s: frame failed", session.identity.id)
-            await self.send_frame(frames.error_frame("internal", "Something went wrong on our side."))
+            await self.send_frame(frames.error_frame("internal", _("Something went wrong on our side.")))
 
     async def _unavailable(self, session: ChatSession) -> None:
         log.warning("chat socket %s: state store unavailable", session.identity.id, exc_info=True)
         await self.send_frame(
-            frames.error_frame("unavailable", "Matching is temporarily unavailable. Try again shortly.")
+            frames.error_frame("unavailable", _("Matching is temporarily unavailable. Try again shortly."))
         )
 
     async def _dispatch_frame(self, session: ChatSession, frame: frames.Frame) -> None:
@@ -287,8 +298,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     @_guarded
     async def relay_chat(self, event: dict) -> None:
-        if self.session.in_match(event["match_id"]):
-            await self.send_frame({"type": "chat", "text": event["text"]})
+        await self.session.partner_chat(event)
 
     @_guarded
     async def presence_online(self, event: dict) -> None:

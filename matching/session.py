@@ -7,6 +7,11 @@ services (``matching.services``, which call the pool and the other apps) and a
 :class:`Transport` (send a frame, close the socket, the channel layer). The consumer is that
 transport; tests drive a session with a recording one, without a socket.
 
+Language: the session words its texts (error messages) in the page's language, which the
+consumer reads from the socket's cookie and ``Accept-Language`` (LocaleMiddleware never runs for
+a socket). The consumer activates it around every frame and message it hands over; the tasks the
+session runs by itself (the wait loop, heartbeat follow-ups) activate it themselves.
+
 Concurrency: the consumer hands frames and channel-layer messages over one at a time, but the
 wait loop and heartbeat follow-ups run beside them as tasks. Every state change happens under
 ``self._lock``, and a task is only cancelled by a holder of the lock, so it is never cancelled
@@ -26,6 +31,8 @@ from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from matching import actions, friends, heartbeats, ice, presence, services
 from matching.call_line import CallLine
@@ -44,6 +51,7 @@ from matching.types import (
 )
 from seendr import keys
 from seendr.identity import Identity, user_identity_id
+from seendr.translation import detection
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +83,16 @@ class LiveMatch:
 
 class ChatSession:
     def __init__(
-        self, *, identity: Identity, transport: Transport, card: dict[str, Any], network: str = ""
+        self,
+        *,
+        identity: Identity,
+        transport: Transport,
+        card: dict[str, Any],
+        network: str = "",
+        language: str = settings.LANGUAGE_CODE,
     ) -> None:
         self.identity = identity
+        self.language = language  # the interface language its texts are worded in
         self.network = network  # hash of the socket's network: network bans reach it
         self.transport = transport
         self.card = card
@@ -171,7 +186,7 @@ class ChatSession:
     async def join(self, prefs: Preferences) -> None:
         async with self._lock:
             if self.state == MATCHED:
-                raise FrameError("already_matched", "You are in a match: send next or leave first.")
+                raise FrameError("already_matched", _("You are in a match: send next or leave first."))
             self.prefs = prefs
             await self.line.cancel_outgoing()
             await self._join()
@@ -179,7 +194,7 @@ class ChatSession:
     async def next(self) -> None:
         async with self._lock:
             if self.prefs is None:
-                raise FrameError("not_in_pool", "Send join first.")
+                raise FrameError("not_in_pool", _("Send join first."))
             if self.state == MATCHED:
                 await self._finish(EndReason.NEXT)
             await self.line.cancel_outgoing()
@@ -303,13 +318,13 @@ class ChatSession:
 
     def _require_match(self) -> LiveMatch:
         if self.state != MATCHED or self.match is None:
-            raise FrameError("not_matched", "You are not in a match.")
+            raise FrameError("not_matched", _("You are not in a match."))
         return self.match
 
     def _recent_match(self) -> LiveMatch:
         match = self.match or self.last_match
         if match is None:
-            raise FrameError("not_matched", "There is no current or recent partner.")
+            raise FrameError("not_matched", _("There is no current or recent partner."))
         return match
 
     # --- Joining, waiting, matching (all under the lock) ------------------------------------
@@ -374,6 +389,10 @@ class ChatSession:
             yield t
 
     async def _wait_loop(self, joined_at: float) -> None:
+        with translation.override(self.language):  # a ban found here is worded for this page
+            await self._wait(joined_at)
+
+    async def _wait(self, joined_at: float) -> None:
         me = asyncio.current_task()
         for at in self.retry_times(joined_at):
             await asyncio.sleep(max(0.0, at - time.time()))
@@ -499,6 +518,10 @@ class ChatSession:
 
     async def after_beat(self, entry: services.SocketBeat, result: services.BeatResult) -> None:
         """Act on what the process heartbeat found for this socket (only when something is off)."""
+        with translation.override(self.language):
+            await self._after_beat(entry, result)
+
+    async def _after_beat(self, entry: services.SocketBeat, result: services.BeatResult) -> None:
         async with self._lock:
             if self.closed:
                 return
@@ -576,6 +599,17 @@ class ChatSession:
     async def friends_removed(self, event: dict[str, Any]) -> None:
         await self.send({"type": "friend_removed", "username": event["username"]})
 
+    async def partner_chat(self, event: dict[str, Any]) -> None:
+        """A line from the partner, with the language it is written in when that is clear (so the
+        page can say "written in Spanish" and offer a translation)."""
+        if not self.in_match(event["match_id"]):
+            return
+        frame = {"type": "chat", "text": event["text"]}
+        lang = detection.language_of_if_ready(event["text"])
+        if lang:
+            frame["lang"] = lang
+        await self.send(frame)
+
     def in_match(self, match_id: str) -> bool:
         return self.match is not None and self.match.match_id == match_id
 
@@ -602,7 +636,9 @@ def banned_frame(until: float | None, reason: str) -> dict[str, Any]:
     return {
         "type": "error",
         "code": "banned",
-        "message": "This account is banned." if not reason else f"Banned: {reason}",
+        "message": _("This account is banned.")
+        if not reason
+        else _("Banned: %(reason)s") % {"reason": reason},
         "until": services.until_iso(until),
         "reason": reason,
     }

@@ -251,6 +251,11 @@ def profile_generation(user_id: int) -> str:
     return f"{_p()}pc:gen:{user_id}"
 
 
+def translation(text_sha256: str, source: str, target: str) -> str:
+    """String (cache Redis): a translated chat line as JSON, by the hash of its text; a TTL."""
+    return f"{_p()}translation:{source}:{target}:{text_sha256}"
+
+
 def rate_limit(scope: str, subject: str) -> str:
     return f"{_p()}rl:{scope}:{subject}"
 

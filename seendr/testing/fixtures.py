@@ -18,6 +18,28 @@ from seendr import keys, redis_state
 from seendr.testing.redis_servers import LocalCluster, redis_url, start_redis
 from seendr.testing.servers import ROOT, ServerProcess, free_port, server_env, wait_for_port
 
+# --- Opt-in suites ------------------------------------------------------------------------------
+# Tests marked ``libretranslate`` talk to a real LibreTranslate server (LIBRETRANSLATE_URL). They
+# are deselected, not skipped, unless asked for with --run-libretranslate (`make
+# test-libretranslate`); asked for without a server, they fail.
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-libretranslate",
+        action="store_true",
+        help="run the tests against a real LibreTranslate server at LIBRETRANSLATE_URL",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-libretranslate"):
+        return
+    deselected = [item for item in items if item.get_closest_marker("libretranslate")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("libretranslate")]
+
 
 def delete_prefixed_keys() -> None:
     pattern = settings.SEENDR_KEY_PREFIX + "*"
