@@ -2,6 +2,8 @@
 // Everything is written with textContent / setAttribute: no HTML is ever built from data.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
+// gettext/interpolate come from the JavaScript catalog (/jsi18n/) the page loads first.
+const { gettext, interpolate } = globalThis;
 
 function show(root, name, text) {
   const el = root.querySelector(`[data-live="${name}"]`);
@@ -52,7 +54,7 @@ function render(root, data) {
   if (redis) {
     redis.replaceChildren(
       ...Object.entries(data.redis_memory).map(([role, info]) =>
-        info ? row([role, info.used_human, info.max_human, info.policy]) : row([role, "down"]),
+        info ? row([role, info.used_human, info.max_human, info.policy]) : row([role, gettext("down")]),
       ),
     );
   }
@@ -61,7 +63,7 @@ function render(root, data) {
     const rows = data.recent_failures.map((f) =>
       row([f.task, f.error, new Date(f.at * 1000).toLocaleString()]),
     );
-    failures.replaceChildren(...(rows.length ? rows : [row(["none"], 3)]));
+    failures.replaceChildren(...(rows.length ? rows : [row([gettext("none")], 3)]));
   }
 }
 
@@ -72,7 +74,7 @@ async function poll(root) {
     render(root, await response.json());
     show(root, "error", "");
   } catch (error) {
-    show(root, "error", `(refresh failed: ${error.message})`);
+    show(root, "error", interpolate(gettext("(refresh failed: %(reason)s)"), { reason: error.message }, true));
   }
 }
 

@@ -2,6 +2,8 @@
 // is visible, switches board/period in place, and renders names with textContent only.
 
 const root = document.getElementById("leaderboard");
+// gettext/interpolate come from the JavaScript catalog (/jsi18n/) that base.html loads first.
+const { gettext, interpolate } = globalThis;
 
 function formatScore(score, board) {
   if (board !== "talk_time") return String(score);
@@ -45,17 +47,22 @@ function render(data) {
     const td = document.createElement("td");
     td.colSpan = 3;
     td.className = "muted";
-    td.textContent = "Nobody here yet. Be the first!";
+    td.textContent = gettext("Nobody here yet. Be the first!");
     tr.append(td);
     rows.replaceChildren(tr);
   }
   const me = document.getElementById("lb-me");
   if (data.me && meRank) {
+    // The same sentence as the page's template: the rank in <strong>, every part as text.
+    const values = { rank: meRank, score: formatScore(data.me.score, board) };
+    const [before, rank, after] = gettext("You are <strong>#%(rank)s</strong> with %(score)s.")
+      .split(/<\/?strong>/)
+      .map((part) => interpolate(part, values, true));
     const strong = document.createElement("strong");
-    strong.textContent = `#${meRank}`;
-    me.replaceChildren("You are ", strong, ` with ${formatScore(data.me.score, board)}.`);
+    strong.textContent = rank;
+    me.replaceChildren(before, strong, after || "");
   } else if (data.me || root.dataset.signedIn === "1") {
-    me.textContent = "You are not on this board yet.";
+    me.textContent = gettext("You are not on this board yet.");
   }
   const aroundWrap = document.getElementById("lb-around-wrap");
   const showAround = data.me && meRank && meRank > data.entries.length && data.me.around.length;
@@ -89,7 +96,7 @@ async function refresh() {
     render(data);
     status.textContent = "";
   } catch (err) {
-    status.textContent = "Could not refresh the leaderboard; retrying…";
+    status.textContent = gettext("Could not refresh the leaderboard; retrying…");
   }
 }
 

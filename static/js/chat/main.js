@@ -38,6 +38,12 @@ import {
   toast,
   trackTopbarHeight,
 } from "./ui.js";
+import { errorText, retryAfter } from "./errors.js";
+import { decorateReceivedLine, setUpTranslation } from "./translate.js";
+
+// gettext/interpolate come from the JavaScript catalog (/jsi18n/) loaded by base.html.
+const { gettext, interpolate } = globalThis;
+const fmt = (text, values) => interpolate(text, values, true);
 
 const STORAGE = {
   interests: "seendr.interests",
@@ -137,10 +143,10 @@ async function ensureMedia() {
   if (!stream) {
     mediaUnavailable(
       {
-        unsupported: "This browser can't use a camera here (it needs HTTPS), so you're in text-only mode.",
+        unsupported: gettext("This browser can't use a camera here (it needs HTTPS), so you're in text-only mode."),
         refused:
-          "Camera and microphone are blocked, so you're in text-only mode. Allow them in your browser's site settings and press Stop, then Start, to use video.",
-        missing: "No camera or microphone found, so you're in text-only mode.",
+          gettext("Camera and microphone are blocked, so you're in text-only mode. Allow them in your browser's site settings and press Stop, then Start, to use video."),
+        missing: gettext("No camera or microphone found, so you're in text-only mode."),
       }[reason],
     );
     return;
@@ -151,8 +157,8 @@ async function ensureMedia() {
   els.root.classList.remove("no-media");
   els.localOff.hidden = stream.getVideoTracks().length > 0;
   attachStream(els.localVideo, stream);
-  if (stream.getAudioTracks().length === 0) toast("No microphone: your partner won't hear you.", "warn");
-  if (stream.getVideoTracks().length === 0) toast("No camera: your partner won't see you.", "warn");
+  if (stream.getAudioTracks().length === 0) toast(gettext("No microphone: your partner won't hear you."), "warn");
+  if (stream.getVideoTracks().length === 0) toast(gettext("No camera: your partner won't see you."), "warn");
 }
 
 function mediaUnavailable(message) {
@@ -166,7 +172,7 @@ function stopMedia() {
   stopStream(state.localStream);
   state.localStream = null;
   detachStream(els.localVideo);
-  els.localOff.textContent = "Camera off";
+  els.localOff.textContent = gettext("Camera off");
   els.localOff.hidden = false;
   updateMediaButtons();
 }
@@ -183,16 +189,16 @@ function toggleMute() {
   state.muted = !state.muted;
   setTracksEnabled(state.localStream, "audio", !state.muted);
   updateMediaButtons();
-  announce(state.muted ? "Microphone muted." : "Microphone on.");
+  announce(state.muted ? gettext("Microphone muted.") : gettext("Microphone on."));
 }
 
 function toggleCamera() {
   state.cameraOff = !state.cameraOff;
   setTracksEnabled(state.localStream, "video", !state.cameraOff);
-  els.localOff.textContent = state.cameraOff ? "Camera off: your partner sees black" : "Camera off";
+  els.localOff.textContent = state.cameraOff ? gettext("Camera off: your partner sees black") : gettext("Camera off");
   els.localOff.hidden = !state.cameraOff;
   updateMediaButtons();
-  announce(state.cameraOff ? "Camera off." : "Camera on.");
+  announce(state.cameraOff ? gettext("Camera off.") : gettext("Camera on."));
 }
 
 // ---- the peer ----------------------------------------------------------------------
@@ -225,7 +231,7 @@ function startPeer(frame) {
   peer.addEventListener("state", (event) => {
     if (state.peer === peer) onPeerState(event.detail.state);
   });
-  setOverlay("Connecting video…");
+  setOverlay(gettext("Connecting video…"));
   peer.start().catch((error) => {
     console.warn("could not start the call", error);
     onPeerState("failed");
@@ -236,20 +242,23 @@ function startPeer(frame) {
 }
 
 function onPeerState(peerState) {
-  const name = state.match ? state.match.partnerName : "your partner";
+  const name = state.match ? state.match.partnerName : gettext("your partner");
   if (peerState === "connected") {
     const hasVideo = state.peer && state.peer.remoteStream.getVideoTracks().length > 0;
-    setOverlay(hasVideo ? "" : `${name} has no camera on. Text chat is open.`);
-    setStatus(`Connected with ${name}`, "ok");
+    setOverlay(hasVideo ? "" : fmt(gettext("%(name)s has no camera on. Text chat is open."), { name }));
+    setStatus(fmt(gettext("Connected with %(name)s"), { name }), "ok");
   } else if (peerState === "reconnecting") {
-    setStatus(`Video connection with ${name} is unstable, reconnecting…`, "busy");
+    setStatus(fmt(gettext("Video connection with %(name)s is unstable, reconnecting…"), { name }), "busy");
   } else if (peerState === "restarting") {
-    setStatus(`Video connection failed, trying once more…`, "busy");
-    setOverlay("Retrying video…");
+    setStatus(gettext("Video connection failed, trying once more…"), "busy");
+    setOverlay(gettext("Retrying video…"));
   } else if (peerState === "failed") {
-    const text = `Video couldn't connect: the network between you and ${name} blocks it. Text chat still works, or press Next.`;
+    const text = fmt(
+      gettext("Video couldn't connect: the network between you and %(name)s blocks it. Text chat still works, or press Next."),
+      { name },
+    );
     setStatus(text, "error");
-    setOverlay("Video couldn't connect. Text chat still works.");
+    setOverlay(gettext("Video couldn't connect. Text chat still works."));
     announce(text);
   }
 }
@@ -320,9 +329,9 @@ async function start() {
   if (state.textOnly) {
     // Deliberately text only: the camera and microphone are never asked for.
     stopMedia();
-    els.localOff.textContent = "Text only";
+    els.localOff.textContent = gettext("Text only");
   } else {
-    setStatus("Starting your camera…", "busy");
+    setStatus(gettext("Starting your camera…"), "busy");
     state.mediaPending = true;
     try {
       await ensureMedia();
@@ -338,7 +347,7 @@ async function start() {
   if (socket.isOpen) {
     sendJoin();
   } else {
-    setStatus("Connecting to Seendr…", "busy");
+    setStatus(gettext("Connecting to Seendr…"), "busy");
     socket.retryNow();
   }
 }
@@ -359,8 +368,8 @@ function next() {
       go("looking");
       beginWaiting();
     }
-    addChatLine("system", "You left the chat.");
-    announce("You left the chat. Looking for someone new.");
+    addChatLine("system", gettext("You left the chat."));
+    announce(gettext("You left the chat. Looking for someone new."));
   } else if (state.phase === "ended" || (state.phase === "looking" && changed)) {
     sendJoin();
   }
@@ -378,7 +387,7 @@ function submitSetup() {
     sendJoin(); // nobody to skip: search again with the new wishes
   } else {
     els.applied.hidden = false;
-    announce("Saved: your next match uses these settings.");
+    announce(gettext("Saved: your next match uses these settings."));
   }
 }
 
@@ -389,19 +398,19 @@ function stop() {
   endMatch();
   stopMedia();
   go("idle");
-  setStatus("Stopped. Press Start when you're ready.", "info");
-  setOverlay("Press Start to meet someone.");
+  setStatus(gettext("Stopped. Press Start when you're ready."), "info");
+  setOverlay(gettext("Press Start to meet someone."));
 }
 
 function sendChat() {
   const text = els.chatInput.value.trim();
   if (!text || state.phase !== "matched") return;
   if (text.length > limits.chat_text) {
-    toast(`Messages are at most ${limits.chat_text} characters.`, "warn");
+    toast(fmt(gettext("Messages are at most %(count)s characters."), { count: limits.chat_text }), "warn");
     return;
   }
   if (!socket.send({ type: "chat", text })) {
-    toast("Not connected: message not sent.", "error");
+    toast(gettext("Not connected: message not sent."), "error");
     return;
   }
   addChatLine("me", text);
@@ -432,7 +441,7 @@ const handlers = {
     if (state.wantActive && !state.mediaPending) {
       sendJoin();
     } else if (!state.wantActive && state.phase === "idle") {
-      setStatus("Ready when you are. Type what you're into and press Start.", "info");
+      setStatus(gettext("Ready when you are. Type what you're into and press Start."), "info");
     }
   },
   queued(frame) {
@@ -452,7 +461,7 @@ const handlers = {
     if (frame.friend) state.wantActive = true; // an answered call: the page is in use, as after Start
     teardownPeer();
     const partner = frame.partner || {};
-    const name = String(partner.name || "Stranger");
+    const name = String(partner.name || gettext("Stranger"));
     state.match = { id: String(frame.match_id), partnerName: name, initiator: Boolean(frame.initiator) };
     state.lastMatchId = state.match.id;
     state.lastPartnerName = name;
@@ -461,11 +470,13 @@ const handlers = {
     showPartner(partner, frame.common_interests);
     clearChat();
     const common = (frame.common_interests || []).map(String);
-    const text = common.length ? `You're talking with ${name}. You both like ${common.join(", ")}.` : `You're talking with ${name}.`;
+    const text = common.length
+      ? fmt(gettext("You're talking with %(name)s. You both like %(interests)s."), { name, interests: common.join(", ") })
+      : fmt(gettext("You're talking with %(name)s."), { name });
     addChatLine("system", text);
-    setStatus(`Connected with ${name}`, "ok");
+    setStatus(fmt(gettext("Connected with %(name)s"), { name }), "ok");
     announce(text);
-    backgroundCue("matched", `Talking with ${name}`);
+    backgroundCue("matched", fmt(gettext("Talking with %(name)s"), { name }));
     startPeer(frame);
   },
   signal(frame) {
@@ -480,25 +491,26 @@ const handlers = {
   },
   chat(frame) {
     if (typeof frame.text !== "string") return;
-    const name = state.match ? state.match.partnerName : "Stranger";
-    addChatLine("them", frame.text, name);
-    announce(`${name}: ${frame.text}`);
+    const name = state.match ? state.match.partnerName : gettext("Stranger");
+    const line = addChatLine("them", frame.text, name);
+    decorateReceivedLine(line, frame.text, typeof frame.lang === "string" ? frame.lang : "");
+    announce(fmt(gettext("%(name)s: %(text)s"), { name, text: frame.text }));
     if (chatCollapsed()) bumpUnread();
-    backgroundCue("message", `${name} wrote`);
+    backgroundCue("message", fmt(gettext("%(name)s wrote"), { name }));
   },
   partner_left(frame) {
-    const name = state.match ? state.match.partnerName : "Stranger";
+    const name = state.match ? state.match.partnerName : gettext("Stranger");
     endMatch();
     go("ended");
     const why = {
-      disconnect: `${name} left (connection lost).`,
-      banned: `${name} left (removed by moderators).`,
+      disconnect: gettext("%(name)s left (connection lost)."),
+      banned: gettext("%(name)s left (removed by moderators)."),
     }[frame.reason];
-    const text = why || `${name} left.`;
-    setStatus(`${text} Press Next to meet someone new.`, "warn");
-    setOverlay(`${text} Press Next to meet someone new.`);
+    const text = fmt(why || gettext("%(name)s left."), { name });
+    setStatus(fmt(gettext("%(reason)s Press Next to meet someone new."), { reason: text }), "warn");
+    setOverlay(fmt(gettext("%(reason)s Press Next to meet someone new."), { reason: text }));
     addChatLine("system", text);
-    announce(`${text} Press Next to meet someone new.`);
+    announce(fmt(gettext("%(reason)s Press Next to meet someone new."), { reason: text }));
   },
   left() {
     // Our own Stop (or a leave before re-joining with new interests); stop() already updated the page.
@@ -506,26 +518,26 @@ const handlers = {
   liked() {
     state.likedMatchId = state.lastMatchId;
     markLiked();
-    toast("Liked! They'll know.", "ok");
-    announce("Liked.");
+    toast(gettext("Liked! They'll know."), "ok");
+    announce(gettext("Liked."));
   },
   you_were_liked() {
-    const name = state.match ? state.match.partnerName : "Your last partner";
-    toast(`♥ ${name} liked you!`, "ok", 5000);
-    announce(`${name} liked you.`);
+    const name = state.match ? state.match.partnerName : gettext("Your last partner");
+    toast(fmt(gettext("♥ %(name)s liked you!"), { name }), "ok", 5000);
+    announce(fmt(gettext("%(name)s liked you."), { name }));
   },
   reported() {
     state.pendingReport = null;
-    afterModeration("Reported. Thanks: you won't meet them again.");
+    afterModeration(gettext("Reported. Thanks: you won't meet them again."));
   },
   blocked() {
-    afterModeration("Blocked: you won't meet them again.");
+    afterModeration(gettext("Blocked: you won't meet them again."));
   },
   online(frame) {
     setOnline(frame.count);
   },
   error(frame) {
-    const message = String(frame.message || "Something went wrong.");
+    const message = errorText(frame);
     if (frame.code === "bad_snapshot" && state.pendingReport) {
       // The report matters more than the picture: file it without one.
       const { snapshot, ...report } = state.pendingReport;
@@ -535,8 +547,7 @@ const handlers = {
     }
     if (frame.code === "not_matched") return; // a late signal after the partner left
     if (frame.code === "rate_limited") {
-      const wait = Math.max(1, Math.ceil(Number(frame.retry_after) || 1));
-      toast(`${message} Try again in ${wait} s.`, "warn", Math.min(10000, wait * 1000 + 2000));
+      toast(message, "warn", Math.min(10000, retryAfter(frame) * 1000 + 2000));
     } else {
       toast(message, "error");
     }
@@ -546,7 +557,7 @@ const handlers = {
       state.joinPending = false;
       state.wantActive = false;
       go("idle");
-      setStatus(`Couldn't start: ${message}`, "error");
+      setStatus(fmt(gettext("Couldn't start: %(reason)s"), { reason: message }), "error");
     }
   },
 };
@@ -556,8 +567,8 @@ function afterModeration(text) {
   if (state.phase === "matched") {
     endMatch();
     go("ended");
-    setStatus(`${text} Press Next to meet someone new.`, "info");
-    setOverlay("Press Next to meet someone new.");
+    setStatus(fmt(gettext("%(reason)s Press Next to meet someone new."), { reason: text }), "info");
+    setOverlay(gettext("Press Next to meet someone new."));
   } else {
     go(state.phase);
   }
@@ -574,16 +585,20 @@ socket.addEventListener("message", (event) => {
 });
 
 socket.addEventListener("open", (event) => {
-  if (event.detail.attempt > 0 && state.everConnected) toast("Reconnected.", "ok");
+  if (event.detail.attempt > 0 && state.everConnected) toast(gettext("Reconnected."), "ok");
   state.everConnected = true;
 });
 
 socket.addEventListener("reconnecting", (event) => {
   const { attempt, delayMs } = event.detail;
   const seconds = Math.max(1, Math.round(delayMs / 1000));
-  const what = state.everConnected ? "Connection lost" : "Can't reach Seendr";
-  setStatus(`${what}. Reconnecting in ${seconds} s (attempt ${attempt})…`, "warn");
-  if (attempt === 1) announce(`${what}. Reconnecting…`);
+  const text = state.everConnected
+    ? gettext("Connection lost. Reconnecting in %(seconds)s s (attempt %(attempt)s)…")
+    : gettext("Can't reach Seendr. Reconnecting in %(seconds)s s (attempt %(attempt)s)…");
+  setStatus(fmt(text, { seconds, attempt }), "warn");
+  if (attempt === 1) {
+    announce(state.everConnected ? gettext("Connection lost. Reconnecting…") : gettext("Can't reach Seendr. Reconnecting…"));
+  }
 });
 
 socket.addEventListener("closed", (event) => {
@@ -591,7 +606,7 @@ socket.addEventListener("closed", (event) => {
   // The server ends our match when the socket goes; keep the wish to chat, drop the call.
   if (state.match) {
     endMatch();
-    addChatLine("system", "Connection lost: the chat ended.");
+    addChatLine("system", gettext("Connection lost: the chat ended."));
   }
   state.joinPending = false;
   if (!final) {
@@ -607,11 +622,11 @@ socket.addEventListener("closed", (event) => {
   stopMedia();
   els.root.classList.add("offline");
   if (code === CLOSE_FORBIDDEN) {
-    setStatus("You can't use the chat: this account is banned, or the page was opened from a site that isn't allowed.", "error");
-    setOverlay("Chat is not available for this account.");
+    setStatus(gettext("You can't use the chat: this account is banned, or the page was opened from a site that isn't allowed."), "error");
+    setOverlay(gettext("Chat is not available for this account."));
   } else if (code === CLOSE_OTHER_TAB) {
-    setStatus("Seendr is open in another tab, so this one stopped. Reload to chat here instead.", "error");
-    setOverlay("Opened in another tab.");
+    setStatus(gettext("Seendr is open in another tab, so this one stopped. Reload to chat here instead."), "error");
+    setOverlay(gettext("Opened in another tab."));
   }
   announce(els.status.textContent);
 });
@@ -702,5 +717,6 @@ els.reportNote.maxLength = limits.report_note;
 trackTopbarHeight();
 go("idle");
 els.localOff.hidden = false;
-setStatus("Connecting to Seendr…", "busy");
+setUpTranslation(config);
+setStatus(gettext("Connecting to Seendr…"), "busy");
 socket.connect();

@@ -1,6 +1,8 @@
 // DOM updates for the chat page. Text from other people only ever goes in through textContent.
 
 const $ = (id) => document.getElementById(id);
+// gettext/interpolate come from the JavaScript catalog (/jsi18n/) loaded by base.html.
+const { gettext, interpolate } = globalThis;
 
 export const els = {
   root: $("chat"),
@@ -153,12 +155,12 @@ export function setLikeEnabled(enabled) {
 export function markLiked() {
   els.like.disabled = true;
   els.like.classList.add("liked");
-  els.like.textContent = "♥ Liked";
+  els.like.textContent = gettext("♥ Liked");
 }
 
 export function resetLike() {
   els.like.classList.remove("liked");
-  els.like.textContent = "♥ Like";
+  els.like.textContent = gettext("♥ Like");
 }
 
 function tag(text, common) {
@@ -170,7 +172,7 @@ function tag(text, common) {
 
 export function showPartner(partner, commonInterests) {
   const p = partner || {};
-  const name = String(p.name || "Stranger");
+  const name = String(p.name || gettext("Stranger"));
   const common = (commonInterests || []).map(String);
   const commonSet = new Set(common.map((t) => t.toLowerCase()));
   els.partnerInitial.textContent = name.charAt(0).toUpperCase() || "?";
@@ -189,7 +191,8 @@ export function showPartner(partner, commonInterests) {
   els.partnerGuest.hidden = !p.guest;
   els.partnerCountry.textContent = p.country ? countryLabel(String(p.country)) : "";
   const likes = Number(p.likes);
-  els.partnerLikes.textContent = Number.isFinite(likes) && !p.guest ? `♥ ${likes}` : "";
+  els.partnerLikes.textContent =
+    Number.isFinite(likes) && !p.guest ? interpolate(gettext("♥ %(likes)s"), { likes }, true) : "";
   els.common.replaceChildren(...common.map((t) => tag(t, true)));
   els.commonLabel.hidden = common.length === 0;
   const others = (p.interests || []).map(String).filter((t) => !commonSet.has(t.toLowerCase()));
@@ -214,14 +217,14 @@ export function clearPartner() {
   els.partner.classList.remove("present");
   els.common.replaceChildren();
   els.partnerInterests.replaceChildren();
-  els.reportName.textContent = "this person";
-  els.blockName.textContent = "this person";
+  els.reportName.textContent = gettext("this person");
+  els.blockName.textContent = gettext("this person");
 }
 
 let regionNames = null;
 function countryLabel(code) {
   try {
-    regionNames ??= new Intl.DisplayNames([navigator.language || "en"], { type: "region" });
+    regionNames ??= new Intl.DisplayNames([document.documentElement.lang || "en"], { type: "region" });
     const label = regionNames.of(code.toUpperCase());
     return label ? `${label} · ` : `${code} · `;
   } catch {
@@ -238,7 +241,7 @@ export function addChatLine(who, text, name = "") {
   } else {
     const label = document.createElement("span");
     label.className = "who";
-    label.textContent = who === "me" ? "You" : name || "Stranger";
+    label.textContent = who === "me" ? gettext("You") : name || gettext("Stranger");
     const body = document.createElement("span");
     body.className = "text";
     body.textContent = text;
@@ -248,6 +251,7 @@ export function addChatLine(who, text, name = "") {
   // Keep the log bounded on long sessions.
   while (els.chatLog.childElementCount > CHAT_LOG_MAX) els.chatLog.firstElementChild.remove();
   els.chatLog.scrollTop = els.chatLog.scrollHeight;
+  return li;
 }
 
 export function clearChat() {

@@ -4,6 +4,10 @@
 
 export const STAGES = ["interest", "language", "anyone"];
 
+// gettext/ngettext/interpolate come from the JavaScript catalog (/jsi18n/) loaded by base.html.
+const { gettext, ngettext, interpolate } = globalThis;
+const fmt = (text, values) => interpolate(text, values, true);
+
 function list(items, max = 3) {
   const shown = items.slice(0, max).join(", ");
   return items.length > max ? `${shown}…` : shown;
@@ -12,22 +16,31 @@ function list(items, max = 3) {
 /**
  * The headline for one stage.
  * prefs: {interests: [str], langName: str ("" for any language), onlyLang: bool (never widens past it)}.
+ * Each sentence is whole in the catalog, so every language can order it its own way.
  */
 export function stageText(stage, { interests, langName, onlyLang = false }) {
   const likes = interests.length ? list(interests) : "";
-  const speaks = langName ? ` who speaks ${langName}` : "";
+  const values = { interests: likes, language: langName };
   if (stage === "language" || (stage === "anyone" && onlyLang && langName)) {
-    return likes ? `No one with ${likes} right now. Meeting anyone${speaks}…` : `Looking for someone${speaks}…`;
+    if (likes && langName) {
+      return fmt(gettext("No one with %(interests)s right now. Meeting anyone who speaks %(language)s…"), values);
+    }
+    if (likes) return fmt(gettext("No one with %(interests)s right now. Meeting anyone…"), values);
+    if (langName) return fmt(gettext("Looking for someone who speaks %(language)s…"), values);
+    return gettext("Looking for someone…");
   }
   if (stage === "anyone") {
-    if (likes) return `No one with ${likes} right now. Meeting anyone…`;
-    if (langName) return `No one who speaks ${langName} right now. Meeting anyone…`;
-    return "Looking for someone to talk to…";
+    if (likes) return fmt(gettext("No one with %(interests)s right now. Meeting anyone…"), values);
+    if (langName) return fmt(gettext("No one who speaks %(language)s right now. Meeting anyone…"), values);
+    return gettext("Looking for someone to talk to…");
   }
-  if (stage === "interest" && likes && langName) return `Looking for someone who likes ${likes} and speaks ${langName}…`;
+  if (stage === "interest" && likes && langName) {
+    return fmt(gettext("Looking for someone who likes %(interests)s and speaks %(language)s…"), values);
+  }
   // The interest stage, or no stage from the server: say what was asked for.
-  if (likes) return `Looking for someone who likes ${likes}…`;
-  return `Looking for someone${speaks || " to talk to"}…`;
+  if (likes) return fmt(gettext("Looking for someone who likes %(interests)s…"), values);
+  if (langName) return fmt(gettext("Looking for someone who speaks %(language)s…"), values);
+  return gettext("Looking for someone to talk to…");
 }
 
 export function formatElapsed(seconds) {
@@ -38,11 +51,11 @@ export function formatElapsed(seconds) {
 
 /** The line under the headline: how long we have waited and, when known, how many wait with us. */
 export function detailText(elapsedSeconds, waiting) {
-  const parts = [`Waiting ${formatElapsed(elapsedSeconds)}`];
+  const parts = [fmt(gettext("Waiting %(time)s"), { time: formatElapsed(elapsedSeconds) })];
   if (Number.isFinite(waiting) && waiting >= 0) {
     // The server counts the whole pool, us included.
     const others = Math.max(0, waiting - 1);
-    parts.push(others === 1 ? "1 other person waiting" : `${others} other people waiting`);
+    parts.push(fmt(ngettext("%(count)s other person waiting", "%(count)s other people waiting", others), { count: others }));
   }
   return parts.join(" · ");
 }
