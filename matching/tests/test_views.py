@@ -97,7 +97,7 @@ def test_account_gets_its_first_language_preselected(client):
 
 
 @pytest.mark.django_db
-def test_guest_language_picker_defaults_to_any(client):
+def test_guest_language_picker_defaults_to_the_page_language(client):
     guest = guests.create_guest(ip="203.0.113.10")
     session = client.session
     session[GUEST_SESSION_KEY] = guest.id
@@ -106,8 +106,8 @@ def test_guest_language_picker_defaults_to_any(client):
     html = client.get("/chat/").content.decode()
 
     assert 'data-testid="lang"' in html
-    assert re.findall(r'<option value="([a-z]*)" selected>', html) == []
-    assert '<option value="">Any language</option>' in html
+    assert re.findall(r'<option value="([a-z]*)" selected>', html) == ["en"]
+    assert '<option value="">Any language</option>' in html  # still one click away
 
 
 @pytest.mark.django_db

@@ -95,8 +95,10 @@ def _watch(page: Page) -> Tab:
     return tab
 
 
-def _new_tab(browser: Browser, viewport: dict | None, *, shield: bool = False) -> Tab:
-    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
+def _new_tab(
+    browser: Browser, viewport: dict | None, *, shield: bool = False, locale: str | None = None
+) -> Tab:
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800}, locale=locale)
     context.set_default_timeout(15_000)
     if not shield:
         context.add_init_script(SHIELD_OFF)
@@ -105,10 +107,11 @@ def _new_tab(browser: Browser, viewport: dict | None, *, shield: bool = False) -
 
 @pytest.fixture
 def browsers() -> Iterator[Callable[..., Tab]]:
-    """Factory: ``browsers(camera=True, viewport=None, extra_args=(), shield=False)`` opens a fresh
-    Chromium for one person (``extra_args``: more Chromium flags; a later flag wins over a default
-    one). The nudity shield is switched off unless ``shield=True``: its model costs seconds of CPU
-    per page, and tests/e2e/test_shield.py is where it is tested."""
+    """Factory: ``browsers(camera=True, viewport=None, extra_args=(), shield=False, locale=None)``
+    opens a fresh Chromium for one person (``extra_args``: more Chromium flags; a later flag wins
+    over a default one; ``locale`` sets its language, so its Accept-Language, e.g. "es-ES"). The
+    nudity shield is switched off unless ``shield=True``: its model costs seconds of CPU per page,
+    and tests/e2e/test_shield.py is where it is tested."""
     started: list[Browser] = []
     with sync_playwright() as pw:
 
@@ -118,11 +121,12 @@ def browsers() -> Iterator[Callable[..., Tab]]:
             viewport: dict | None = None,
             extra_args: tuple[str, ...] = (),
             shield: bool = False,
+            locale: str | None = None,
         ) -> Tab:
             args = [*BASE_ARGS, FAKE_UI, *extra_args] if camera else [*BASE_ARGS, *extra_args]
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
             started.append(browser)
-            return _new_tab(browser, viewport, shield=shield)
+            return _new_tab(browser, viewport, shield=shield, locale=locale)
 
         try:
             yield open_tab
