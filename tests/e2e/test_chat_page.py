@@ -327,7 +327,10 @@ def test_waiting_says_how_long_how_many_and_how_the_search_widens(chat_server, p
     for control in ("only-lang", "only-country", "text-only"):
         described = tab.hook(control).get_attribute("aria-describedby")
         assert described and page.locator(f"#{described}").inner_text().strip(), control
-    expect(tab.hook("only-lang")).to_be_disabled()  # needs a language first
+    # The matching language starts at the page's language (English here); "only" needs one.
+    expect(tab.hook("lang")).to_have_value("en")
+    tab.hook("lang").select_option("")
+    expect(tab.hook("only-lang")).to_be_disabled()
     tab.hook("lang").select_option("en")
     tab.hook("only-lang").check()
     tab.hook("only-country").select_option("DE")
@@ -389,7 +392,8 @@ def test_any_language_meets_english_at_once(chat_server, english_speaker, people
     sign_in(eng, chat_server.url, username="eng", password=PASSWORD)
     enter_as_guest(anyone, chat_server.url)
     expect(eng.hook("lang")).to_have_value("en")  # the profile language is preselected
-    expect(anyone.hook("lang")).to_have_value("")  # "Any language"
+    expect(anyone.hook("lang")).to_have_value("en")  # the page's language is preselected
+    anyone.hook("lang").select_option("")  # "Any language"
     start_with(eng, "jazz")
     expect(eng.hook("status")).to_contain_text("jazz")
     began = time.monotonic()
