@@ -13,8 +13,8 @@ from matching.routing import websocket_urlpatterns  # noqa: E402
 from seendr.metrics import WebSocketMetricsMiddleware  # noqa: E402
 from seendr.request_id import ConnectionIdMiddleware  # noqa: E402
 from seendr.send_buffer import SendBufferLimit  # noqa: E402
-from seendr.ws_auth import auth_middleware_stack  # noqa: E402
 from seendr.translation import detection  # noqa: E402
+from seendr.ws_auth import auth_middleware_stack  # noqa: E402
 
 # The chat's language detector loads in the background as the server starts (~0.7 s), so the
 # first chat lines already say which language they are in.

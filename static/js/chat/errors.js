@@ -15,6 +15,7 @@ const WORDING = {
   unavailable: () => gettext("Matching is temporarily unavailable. Try again shortly."),
   internal: () => gettext("Something went wrong on our side."),
   banned: () => gettext("This account is banned."),
+  too_many_sockets: () => gettext("Too many chats are open from your network. Close one and try again."),
   self_like: () => gettext("You cannot like yourself."),
   self_report: () => gettext("You cannot report yourself."),
 };
