@@ -17,8 +17,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 # The compiled catalogs (.mo) are build output, never committed: built here from locale/*.po
 # (compilemessages skips a catalog whose .mo is newer than its .po).
 I18N_IGNORE := --ignore=.venv --ignore=.data --ignore=node_modules --ignore=static/vendor
-# These commands read settings but no secret: a placeholder key satisfies the production check.
-I18N_MANAGE := SECRET_KEY=$${SECRET_KEY:-i18n-build-only-not-a-secret} $(PY) manage.py
+# These commands read settings but sign nothing: development settings spare them a secret key.
+I18N_MANAGE := DEBUG=1 $(PY) manage.py
 
 messages: $(STAMP)
 	scripts/ensure_gettext.sh
