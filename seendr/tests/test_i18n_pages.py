@@ -180,7 +180,7 @@ def test_the_password_reset_mail_is_in_the_language_of_the_request(django_captur
     assert response.status_code == 302
     (queued,) = callbacks
     # The worker runs outside any request: the language travels with the task.
-    tasks.send_password_reset_email_task.apply(args=queued.args, kwargs=queued.keywords, throw=True)
+    tasks.send_password_reset_task.apply(args=queued.args, kwargs=queued.keywords, throw=True)
     message = mail.outbox[-1]
     assert message.subject == "Réinitialise ton mot de passe Seendr"
     assert message.body.startswith("Bonjour jo,")
