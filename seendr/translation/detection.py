@@ -22,6 +22,11 @@ _load_lock = threading.Lock()
 _warming: threading.Thread | None = None
 
 
+def load():
+    """Load the model now (the ASGI application does, before it serves)."""
+    return _load()
+
+
 def _load():
     global _identifier
     with _load_lock:
