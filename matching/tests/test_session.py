@@ -47,7 +47,12 @@ async def sessions():
     made: list[ChatSession] = []
 
     async def make(
-        name: str, *, country: str = "", identity_id: str | None = None, identity: Identity | None = None
+        name: str,
+        *,
+        country: str = "",
+        identity_id: str | None = None,
+        identity: Identity | None = None,
+        language: str = "en",
     ) -> ChatSession:
         layer = get_channel_layer()
         transport = Recorder(await layer.new_channel())
@@ -55,7 +60,7 @@ async def sessions():
             id=identity_id or f"g{name}{uuid.uuid4().hex[:10]}", name=name, guest=True
         )
         card = {"name": name, "guest": ident.guest, "country": country, "interests": ["chess"], "likes": 3}
-        session = ChatSession(identity=ident, transport=transport, card=card)
+        session = ChatSession(identity=ident, transport=transport, card=card, language=language)
         await session.start(now=time.time())
         made.append(session)
         return session
@@ -252,6 +257,19 @@ async def test_a_ban_message_mid_call_ends_the_match(sessions):
     await a.identity_banned({"type": "identity.banned", "until": None, "reason": "spam"})
     assert frames(a).closed_with == CLOSE_FORBIDDEN
     assert (await pump(b))["reason"] == "banned" and b.state == IDLE
+
+
+async def test_a_ban_found_by_the_wait_loop_is_worded_in_the_sessions_language(sessions, settings):
+    """The wait loop runs on its own, outside any frame: it words the ban in the page's language."""
+    settings.MATCH_INTEREST_SECONDS = 0.2
+    a = await sessions("Ana", language="es")
+    await a.join(Preferences(interests=("oboe",)))
+    await astate().zadd(keys.banned(), {a.identity.id: time.time() + 3600})
+    await asyncio.sleep(0.5)
+    error = frames(a).of_type("error")[0]
+    # The session names the reason "banned" (the page words the ban by its code).
+    assert (error["code"], error["message"]) == ("banned", "Bloqueado: banned")
+    assert frames(a).closed_with == CLOSE_FORBIDDEN
 
 
 # --- Heartbeat follow-ups -------------------------------------------------------------------

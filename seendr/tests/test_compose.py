@@ -299,3 +299,34 @@ def test_production_settings_from_the_example_pass_the_deploy_check():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfile_collects_static_files_with_production_settings_and_a_key_they_accept():
+    """collectstatic runs with DEBUG off (WhiteNoise's manifest), so its key must pass the checks."""
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text().replace("\\\n", " ")
+    step = next(line for line in dockerfile.splitlines() if "collectstatic" in line)
+    assert "DEBUG" not in step
+    assignment = re.search(r"SECRET_KEY=(\"\$\(.*?\)\"|\S+)", step)
+    assert assignment, "collectstatic needs a SECRET_KEY: production settings refuse to load without one"
+    key = subprocess.run(
+        ["sh", "-c", f"printf %s {assignment.group(1)}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"},
+    ).stdout
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.STORAGES['staticfiles']['BACKEND'])",
+        ],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "seendr.settings", "SECRET_KEY": key},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "whitenoise.storage.CompressedManifestStaticFilesStorage"
