@@ -149,7 +149,7 @@ def report(
         raise ServiceError("self_report", _("you cannot report yourself"))
     note = (note or "")[:NOTE_MAX_LENGTH]
     if snapshot is not None and reason != Reason.NUDITY:
-        raise snapshots.InvalidSnapshot("snapshot: only a nudity report carries one")
+        raise snapshots.InvalidSnapshot(_("only a nudity report carries one"))
     still = snapshots.clean_snapshot(snapshot) if snapshot is not None else None
 
     created = False

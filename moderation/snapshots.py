@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from seendr.errors import ServiceError
@@ -22,8 +23,10 @@ ACCEPTED_FORMATS = ("JPEG", "PNG")
 
 
 class InvalidSnapshot(ServiceError):
-    def __init__(self, message: str) -> None:
-        super().__init__("bad_snapshot", message)
+    """A refused snapshot; ``why`` is a plain string in the active language."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__("bad_snapshot", f"snapshot: {why}")
 
 
 @dataclass(frozen=True)
@@ -36,16 +39,16 @@ class CleanSnapshot:
 def clean_snapshot(data: bytes) -> CleanSnapshot:
     """Check that ``data`` is a real JPEG or PNG of sane size and re-encode it as a small JPEG."""
     if not data:
-        raise InvalidSnapshot("snapshot: empty")
+        raise InvalidSnapshot(_("empty"))
     if len(data) > SNAPSHOT_MAX_BYTES:
-        raise InvalidSnapshot(f"snapshot: at most {SNAPSHOT_MAX_BYTES} bytes")
+        raise InvalidSnapshot(_("at most %(count)d bytes") % {"count": SNAPSHOT_MAX_BYTES})
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ACCEPTED_FORMATS:
-                raise InvalidSnapshot("snapshot: must be a JPEG or PNG image")
+                raise InvalidSnapshot(_("must be a JPEG or PNG image"))
             width, height = probe.size
             if width < 1 or height < 1 or width * height > SNAPSHOT_MAX_PIXELS:
-                raise InvalidSnapshot("snapshot: image dimensions out of range")
+                raise InvalidSnapshot(_("image dimensions out of range"))
             probe.verify()
         # verify() leaves the image unusable; decode a fresh one.
         with Image.open(io.BytesIO(data)) as image:
@@ -58,4 +61,4 @@ def clean_snapshot(data: bytes) -> CleanSnapshot:
     except InvalidSnapshot:
         raise
     except (OSError, SyntaxError, ValueError, UnidentifiedImageError, Image.DecompressionBombError):
-        raise InvalidSnapshot("snapshot: not a readable JPEG or PNG image") from None
+        raise InvalidSnapshot(_("not a readable JPEG or PNG image")) from None

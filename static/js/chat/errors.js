@@ -18,6 +18,7 @@ const WORDING = {
   too_many_sockets: () => gettext("Too many chats are open from your network. Close one and try again."),
   self_like: () => gettext("You cannot like yourself."),
   self_report: () => gettext("You cannot report yourself."),
+  bad_snapshot: () => gettext("The picture could not be attached to the report."),
 };
 
 export function retryAfter(frame) {

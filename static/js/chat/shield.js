@@ -13,12 +13,17 @@ const STORAGE_KEY = "seendr.shield"; // "off" when the person turned the shield 
 const FRAME_SIZE = 224; // the model's input: smaller frames cost less to copy and to resize
 const SLOW_STRIKES = 3; // checks in a row over the time box before giving up on this device
 
+// gettext comes from the JavaScript catalog (/jsi18n/) loaded by base.html; each text is looked
+// up when it is shown.
+const { gettext } = globalThis;
 const TEXT = {
-  loading: "Loading the nudity filter… The video stays blurred until it has checked it.",
-  checking: "Checking the video for nudity…",
-  blocked: "This video may show nudity, so it is blurred.",
-  failed: "The nudity filter can't run on this device, so the video stays blurred. Choose Show anyway to see it.",
-  slow: "This device is too slow for the nudity filter, so the video stays blurred. Choose Show anyway to see it.",
+  loading: () => gettext("Loading the nudity filter… The video stays blurred until it has checked it."),
+  checking: () => gettext("Checking the video for nudity…"),
+  blocked: () => gettext("This video may show nudity, so it is blurred."),
+  failed: () =>
+    gettext("The nudity filter can't run on this device, so the video stays blurred. Choose Show anyway to see it."),
+  slow: () =>
+    gettext("This device is too slow for the nudity filter, so the video stays blurred. Choose Show anyway to see it."),
 };
 
 function readEnabled() {
@@ -142,11 +147,11 @@ export function initShield({ root, video, onReport }) {
     else if (state.view === "checking" || state.view === "blocked") {
       if (state.model === "failed" || state.model === "slow") {
         shown = "unavailable";
-        message = TEXT[state.model];
+        message = TEXT[state.model]();
       } else if (state.model !== "ready") {
-        message = TEXT.loading;
+        message = TEXT.loading();
       } else {
-        message = TEXT[state.view];
+        message = TEXT[state.view]();
       }
     }
     root.dataset.shield = shown;
