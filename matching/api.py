@@ -112,7 +112,7 @@ def _friends_door(request: HttpRequest, *allowed: str) -> JsonResponse | None:
     if request.method not in allowed:
         return method_not_allowed(*allowed)
     if not request.user.is_authenticated:
-        return json_error(401, "needs_account", "Friends are for accounts: sign up or log in.")
+        return json_error(401, "needs_account", _("Friends are for accounts: sign up or log in."))
     decision = ratelimit.check(scope="friends_api", subject=f"u{request.user.pk}")
     if not decision.allowed:
         return ratelimit.too_many_requests(request, decision)
@@ -131,7 +131,7 @@ def friend_list(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"friends": friends.friend_list(user_id=request.user.pk)})
     except redis.RedisError:
         log.warning("friend list unavailable", exc_info=True)
-        return json_error(503, "unavailable", "Your friends list is temporarily unavailable.")
+        return json_error(503, "unavailable", _("Your friends list is temporarily unavailable."))
 
 
 def friend_detail(request: HttpRequest, username: str) -> HttpResponse:
@@ -143,5 +143,5 @@ def friend_detail(request: HttpRequest, username: str) -> HttpResponse:
     if refused is not None:
         return refused
     if not friends.remove_friend(user_id=request.user.pk, username=username):
-        return json_error(404, "not_found", "No friend with this username.")
+        return json_error(404, "not_found", _("No friend with this username."))
     return HttpResponse(status=204)

@@ -16,6 +16,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from matching import calls
 from matching.types import FrameError, Pairing
 from seendr.identity import Identity
@@ -46,7 +48,7 @@ class CallLine:
     async def place(self, *, username: str) -> None:
         """Ring the friend ``username`` (FrameError when that is not possible)."""
         if self.call is not None:
-            raise FrameError("already_calling", "You are already on a call.")
+            raise FrameError("already_calling", _("You are already on a call."))
         call, invite = await calls.ring(
             caller=self.identity, caller_channel=self.channel_name, username=username, now=time.time()
         )
@@ -86,7 +88,7 @@ class CallLine:
         """The incoming call ``call_id``, now answered (the line is free again), or FrameError."""
         call = self.call
         if call is None or call.role != calls.CALLEE or call.call_id != call_id:
-            raise FrameError("call_gone", "This call is over.")
+            raise FrameError("call_gone", _("This call is over."))
         self._forget()
         return call
 

@@ -25,6 +25,7 @@ from typing import Any
 import redis
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from matching.types import STAGE_FRIEND, FrameError, MatchingUnavailable, Pairing
 from profiles import selectors as profile_selectors
@@ -37,7 +38,6 @@ DECLINED, TIMEOUT, CANCELLED, UNAVAILABLE = "declined", "timeout", "cancelled", 
 # The callee's own timer and the keys' expiry come this long after the caller's timer.
 GRACE_SECONDS = 3.0
 ENDED_CALL_TTL_SECONDS = 60
-NOT_AVAILABLE = "They can't take a call right now."
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def _sides(call: Call, me: str) -> tuple[str, str]:
 def _not_available() -> FrameError:
     # One answer for "not a friend", "no such user", "offline", "banned" and "busy": nobody
     # learns from it whether a non-friend exists or is online.
-    return FrameError("not_available", NOT_AVAILABLE)
+    return FrameError("not_available", _("They can't take a call right now."))
 
 
 def _records(user_id: int, username: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -88,7 +88,7 @@ async def ring(*, caller: Identity, caller_channel: str, username: str, now: flo
     message for the callee's socket. Raises FrameError ``needs_account``, ``not_available``,
     ``already_matched`` or ``rate_limited`` (they declined a moment ago)."""
     if caller.user_id is None:
-        raise FrameError("needs_account", "Calls are for accounts: sign up to call your friends.")
+        raise FrameError("needs_account", _("Calls are for accounts: sign up to call your friends."))
     found = await database_sync_to_async(_records)(caller.user_id, username)
     if found is None:
         raise _not_available()
@@ -105,7 +105,8 @@ async def ring(*, caller: Identity, caller_channel: str, username: str, now: flo
     if declined_ttl and int(declined_ttl) > 0:
         raise FrameError(
             "rate_limited",
-            f"{record['display_name']} declined your call. You can call again in {int(declined_ttl)} s.",
+            _("%(name)s declined your call. You can call again in %(seconds)d s.")
+            % {"name": record["display_name"], "seconds": int(declined_ttl)},
             retry_after=int(declined_ttl),
         )
     call_id = uuid.uuid4().hex
@@ -121,7 +122,7 @@ async def ring(*, caller: Identity, caller_channel: str, username: str, now: flo
         [caller.id, callee_id, caller_channel, callee_channel, repr(float(now)), _ttl(), call_id],
     )
     if reply == "caller_busy":
-        raise FrameError("already_matched", "You are in a match or already calling: finish that first.")
+        raise FrameError("already_matched", _("You are in a match or already calling: finish that first."))
     if reply != "ok":
         raise _not_available()
     call = Call(

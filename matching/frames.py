@@ -174,19 +174,19 @@ def _snapshot(value: Any, reason: str) -> bytes | None:
 def _call_fields(obj: dict[str, Any]) -> dict[str, Any]:
     username = obj.get("username")
     if not isinstance(username, str) or not username.strip():
-        raise _bad("username", "must be a non-empty string")
+        raise _bad("username", _("must be a non-empty string"))
     if len(username) > MAX_USERNAME_CHARS:
-        raise _bad("username", f"at most {MAX_USERNAME_CHARS} characters")
+        raise _bad("username", _("at most %(count)d characters") % {"count": MAX_USERNAME_CHARS})
     return {"username": username.strip()}
 
 
 def _answer_fields(obj: dict[str, Any]) -> dict[str, Any]:
     call_id = obj.get("call_id")
     if not isinstance(call_id, str) or not _CALL_ID.match(call_id):
-        raise _bad("call_id", "must be the call_id of an incoming_call")
+        raise _bad("call_id", _("must be the call_id of an incoming_call"))
     accept = obj.get("accept")
     if not isinstance(accept, bool):
-        raise _bad("accept", "must be true or false")
+        raise _bad("accept", _("must be true or false"))
     return {"call_id": call_id, "accept": accept}
 
 

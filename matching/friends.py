@@ -16,6 +16,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from matching.types import FrameError
 from profiles import friend_requests
@@ -44,14 +45,15 @@ async def ask(*, identity: Identity, match_id: str, partner_id: str, now: float)
     """
     record = await astate().hgetall(keys.live_match(match_id))
     if not record or identity.id not in (record.get("a"), record.get("b")):
-        raise FrameError("not_matched", "There is no current or recent partner.")
+        raise FrameError("not_matched", _("There is no current or recent partner."))
     ended_at = record.get("ended_at")
     if ended_at is not None:
         expires_at = float(ended_at) + window_seconds()
         if now > expires_at:
             minutes = int(window_seconds() // 60)
             raise FrameError(
-                "window_closed", f"You can add someone only within {minutes} minutes of meeting."
+                "window_closed",
+                _("You can add someone only within %(minutes)d minutes of meeting.") % {"minutes": minutes},
             )
     else:
         # Live: a backstop, in case the end is never recorded; close_request_window sets the real one.

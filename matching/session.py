@@ -274,7 +274,8 @@ class ChatSession:
             minutes = int(friends.window_seconds() // 60)
             raise FrameError(
                 "needs_account",
-                f"Sign up to add friends. Your request is kept if you sign up within {minutes} minutes.",
+                _("Sign up to add friends. Your request is kept if you sign up within %(minutes)d minutes.")
+                % {"minutes": minutes},
             )
         await self.send({"type": "friend_requested", "match_id": match.match_id})
         if result.friend_user_id is not None and result.status == friends.ALREADY:
@@ -286,14 +287,14 @@ class ChatSession:
     async def call(self, username: str) -> None:
         async with self._lock:
             if self.state == MATCHED:
-                raise FrameError("already_matched", "You are in a match: leave it before calling.")
+                raise FrameError("already_matched", _("You are in a match: leave it before calling."))
             await self.line.place(username=username)
             if self.state == WAITING:
                 await self._end_all(EndReason.LEAVE, keep_call=True)  # a caller does not wait
 
     async def answer(self, call_id: str, accept: bool) -> None:
         if self.identity.guest:
-            raise FrameError("needs_account", "Calls are for accounts.")
+            raise FrameError("needs_account", _("Calls are for accounts."))
         async with self._lock:
             call = self.line.take(call_id)
             if not accept:

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from matching import frames, friends, selectors
@@ -117,7 +118,7 @@ def friends_page(request: HttpRequest) -> HttpResponse:
     A guest is sent to sign up (friends are for accounts); nobody else's list is ever shown.
     """
     if not request.user.is_authenticated:
-        messages.info(request, "Friends are for accounts: sign up to keep the people you meet.")
+        messages.info(request, _("Friends are for accounts: sign up to keep the people you meet."))
         return redirect("/accounts/signup/")
     try:
         initial = friends.friend_list(user_id=request.user.pk)
@@ -126,4 +127,9 @@ def friends_page(request: HttpRequest) -> HttpResponse:
         logger.warning("friend list unavailable for the page", exc_info=True)
         initial, available = [], False
     config = {"api": "/api/friends/", "friends": initial, "available": available, "pollMs": FRIENDS_POLL_MS}
-    return render(request, "friends.html", {"friends_config": config, "friends": initial})
+    context = {
+        "friends_config": config,
+        "friends": initial,
+        "friends_window_minutes": int(friends.window_seconds() // 60),
+    }
+    return render(request, "friends.html", context)

@@ -234,4 +234,3 @@ def unfriend(*, user_id: int, other_user_id: int) -> bool:
     """End a friendship for both sides at once. True if there was one."""
     deleted, _ = Friendship.objects.filter(_pair(user_id, other_user_id)).delete()
     return deleted > 0
-

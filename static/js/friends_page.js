@@ -1,5 +1,8 @@
 // The friends page: renders GET /api/friends/ and keeps it live by polling (no reload).
 // Names come from other people: they only ever go in through textContent.
+// gettext/interpolate come from the JavaScript catalog (/jsi18n/) loaded by base.html.
+const { gettext, interpolate } = globalThis;
+const fmt = (text, values) => interpolate(text, values, true);
 
 const config = JSON.parse(document.getElementById("friends-config").textContent);
 const list = document.getElementById("friend-list");
@@ -11,8 +14,8 @@ let timer = null;
 const removing = new Set();
 
 function statusText(friend) {
-  if (friend.in_call) return "In a call";
-  return friend.online ? "Online" : "Offline";
+  if (friend.in_call) return gettext("In a call");
+  return friend.online ? gettext("Online") : gettext("Offline");
 }
 
 function friendItem(friend) {
@@ -42,16 +45,16 @@ function friendItem(friend) {
     call.className = "button small";
     call.href = `/chat/?call=${encodeURIComponent(friend.username)}`;
     call.dataset.testid = "call";
-    call.textContent = "Call";
-    call.setAttribute("aria-label", `Call ${friend.name}`);
+    call.textContent = gettext("Call");
+    call.setAttribute("aria-label", fmt(gettext("Call %(name)s"), { name: friend.name }));
     actions.append(call);
   }
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "secondary small";
   remove.dataset.testid = "remove-friend";
-  remove.textContent = "Remove";
-  remove.setAttribute("aria-label", `Remove ${friend.name} from your friends`);
+  remove.textContent = gettext("Remove");
+  remove.setAttribute("aria-label", fmt(gettext("Remove %(name)s from your friends"), { name: friend.name }));
   remove.disabled = removing.has(friend.username);
   remove.addEventListener("click", () => removeFriend(friend));
   actions.append(remove);
@@ -82,12 +85,15 @@ async function refresh() {
     render(body.friends || []);
     showNote("");
   } catch (error) {
-    showNote("Can't reach Seendr right now; the list will update when the connection is back.");
+    showNote(gettext("Can't reach Seendr right now; the list will update when the connection is back."));
   }
 }
 
 async function removeFriend(friend) {
-  if (!window.confirm(`Remove ${friend.name} from your friends? You will both lose each other.`)) return;
+  const question = fmt(gettext("Remove %(name)s from your friends? You will both lose each other."), {
+    name: friend.name,
+  });
+  if (!window.confirm(question)) return;
   removing.add(friend.username);
   refreshSoon(0);
   try {
@@ -98,7 +104,7 @@ async function removeFriend(friend) {
     });
     if (response.status !== 204 && response.status !== 404) throw new Error(`HTTP ${response.status}`);
   } catch (error) {
-    showNote(`Couldn't remove ${friend.name}. Try again.`);
+    showNote(fmt(gettext("Couldn't remove %(name)s. Try again."), { name: friend.name }));
   } finally {
     removing.delete(friend.username);
     refreshSoon(0);
@@ -114,7 +120,7 @@ function refreshSoon(delayMs) {
 }
 
 render(config.friends || []);
-if (!config.available) showNote("Online status is temporarily unavailable.");
+if (!config.available) showNote(gettext("Online status is temporarily unavailable."));
 refreshSoon(config.pollMs || 4000);
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") refreshSoon(0);

@@ -4,6 +4,10 @@
 import { ring } from "./signals.js";
 import { setStatus, toast } from "./ui.js";
 
+// gettext/interpolate come from the JavaScript catalog (/jsi18n/) loaded by base.html.
+const { gettext, interpolate } = globalThis;
+const fmt = (text, values) => interpolate(text, values, true);
+
 const WINDOW_MS = 10 * 60 * 1000; // the server's FRIEND_REQUEST_WINDOW_SECONDS
 
 /**
@@ -35,13 +39,13 @@ export function installFriends({ socket, beforeCall }) {
 
   function resetButton() {
     clearTimeout(windowTimer);
-    if (!state.matchId) setButton("Add friend", { enabled: false });
-    else if (state.friend) setButton("Friends ✓", { enabled: false, done: true });
-    else setButton("Add friend", { enabled: true });
+    if (!state.matchId) setButton(gettext("Add friend"), { enabled: false });
+    else if (state.friend) setButton(gettext("Friends ✓"), { enabled: false, done: true });
+    else setButton(gettext("Add friend"), { enabled: true });
   }
 
   button?.addEventListener("click", () => {
-    if (socket.send({ type: "friend" })) setButton("Asking…", { enabled: false });
+    if (socket.send({ type: "friend" })) setButton(gettext("Asking…"), { enabled: false });
   });
 
   // ---- banners (call prompts, sign-up offer, "add them back?") ---------------------------
@@ -104,7 +108,7 @@ export function installFriends({ socket, beforeCall }) {
 
   async function placeCall(username) {
     await beforeCall();
-    if (!socket.send({ type: "call", username })) toast("Not connected: the call wasn't placed.", "error");
+    if (!socket.send({ type: "call", username })) toast(gettext("Not connected: the call wasn't placed."), "error");
   }
 
   function cancelCall() {
@@ -116,17 +120,17 @@ export function installFriends({ socket, beforeCall }) {
     if (!call) return;
     closeBanner();
     if (accept) {
-      setStatus(`Connecting with ${call.name}…`, "busy");
+      setStatus(fmt(gettext("Connecting with %(name)s…"), { name: call.name }), "busy");
       await beforeCall();
     }
     socket.send({ type: "answer", call_id: call.id, accept });
   }
 
   const ENDED = {
-    declined: (name) => `${name} can't talk right now.`,
-    timeout: (name) => `${name} didn't answer.`,
-    cancelled: (name) => `${name} hung up.`,
-    unavailable: (name) => `${name} isn't available any more.`,
+    declined: (name) => fmt(gettext("%(name)s can't talk right now."), { name }),
+    timeout: (name) => fmt(gettext("%(name)s didn't answer."), { name }),
+    cancelled: (name) => fmt(gettext("%(name)s hung up."), { name }),
+    unavailable: (name) => fmt(gettext("%(name)s isn't available any more."), { name }),
   };
 
   // ---- server frames --------------------------------------------------------------------
@@ -147,10 +151,10 @@ export function installFriends({ socket, beforeCall }) {
       state.call = null;
       state.matchId = String(frame.match_id);
       state.endedAt = null;
-      state.partnerName = String((frame.partner && frame.partner.name) || "your partner");
+      state.partnerName = String((frame.partner && frame.partner.name) || gettext("your partner"));
       state.friend = Boolean(frame.friend);
       resetButton();
-      if (state.friend) toast(`You're on a call with your friend ${state.partnerName}.`, "ok");
+      if (state.friend) toast(fmt(gettext("You're on a call with your friend %(name)s."), { name: state.partnerName }), "ok");
     },
     partner_left() {
       if (!state.matchId || state.friend) return;
@@ -179,25 +183,30 @@ export function installFriends({ socket, beforeCall }) {
       resetButton();
     },
     friend_requested() {
-      setButton("Requested ✓", { enabled: false });
-      toast(`Asked ${state.partnerName || "them"} to stay in touch. If they add you too, you'll be friends.`, "ok");
+      setButton(gettext("Requested ✓"), { enabled: false });
+      const text = state.partnerName
+        ? fmt(gettext("Asked %(name)s to stay in touch. If they add you too, you'll be friends."), {
+            name: state.partnerName,
+          })
+        : gettext("Asked them to stay in touch. If they add you too, you'll be friends.");
+      toast(text, "ok");
     },
     friend_added(frame) {
       const friend = frame.friend || {};
-      const name = String(friend.name || friend.username || "Your partner");
+      const name = String(friend.name || friend.username || gettext("Your partner"));
       state.friend = true;
       resetButton();
       closeBanner();
-      toast(`You and ${name} are now friends. Find them under Friends.`, "ok", 6000);
+      toast(fmt(gettext("You and %(name)s are now friends. Find them under Friends."), { name }), "ok", 6000);
     },
     friend_request_received(frame) {
       const from = frame.from || {};
-      const name = String(from.name || from.username || "Your partner");
+      const name = String(from.name || from.username || gettext("Your partner"));
       if (state.friend) return;
       showBanner({
-        text: `${name} wants to stay in touch — add them back?`,
+        text: fmt(gettext("%(name)s wants to stay in touch — add them back?"), { name }),
         actions: [
-          actionButton("Add back", {
+          actionButton(gettext("Add back"), {
             testid: "friend-accept",
             className: "accept",
             onClick: () => {
@@ -205,7 +214,7 @@ export function installFriends({ socket, beforeCall }) {
               socket.send({ type: "friend" });
             },
           }),
-          actionButton("Not now", { className: "secondary", onClick: closeBanner }),
+          actionButton(gettext("Not now"), { className: "secondary", onClick: closeBanner }),
         ],
       });
     },
@@ -217,24 +226,25 @@ export function installFriends({ socket, beforeCall }) {
     },
     ringing(frame) {
       const to = frame.to || {};
-      const name = String(to.name || to.username || "your friend");
+      const name = String(to.name || to.username || gettext("your friend"));
       state.call = { id: String(frame.call_id), role: "caller", name };
-      setStatus(`Calling ${name}…`, "busy");
+      const calling = fmt(gettext("Calling %(name)s…"), { name });
+      setStatus(calling, "busy");
       showBanner({
-        text: `Calling ${name}…`,
-        actions: [actionButton("Cancel", { testid: "call-cancel", className: "secondary", onClick: cancelCall })],
+        text: calling,
+        actions: [actionButton(gettext("Cancel"), { testid: "call-cancel", className: "secondary", onClick: cancelCall })],
       });
     },
     incoming_call(frame) {
       const from = frame.from || {};
-      const name = String(from.name || from.username || "A friend");
+      const name = String(from.name || from.username || gettext("A friend"));
       state.call = { id: String(frame.call_id), role: "callee", name };
       showBanner({
-        text: `${name} is calling you.`,
+        text: fmt(gettext("%(name)s is calling you."), { name }),
         tone: "incoming",
         actions: [
-          actionButton("Accept", { testid: "call-accept", className: "accept", onClick: () => answer(true) }),
-          actionButton("Decline", { testid: "call-decline", className: "danger", onClick: () => answer(false) }),
+          actionButton(gettext("Accept"), { testid: "call-accept", className: "accept", onClick: () => answer(true) }),
+          actionButton(gettext("Decline"), { testid: "call-decline", className: "danger", onClick: () => answer(false) }),
         ],
       });
       startRinging();
@@ -250,24 +260,25 @@ export function installFriends({ socket, beforeCall }) {
         setStatus(text, "warn");
         toast(text, "warn");
       } else if (reason !== "declined") {
-        toast(`Missed call from ${call.name}.`, "info", 6000);
+        toast(fmt(gettext("Missed call from %(name)s."), { name: call.name }), "info", 6000);
       }
     },
     error(frame) {
       if (frame.code === "needs_account") {
-        if (button && state.matchId) setButton("Add friend", { enabled: true });
+        if (button && state.matchId) setButton(gettext("Add friend"), { enabled: true });
         showBanner({
-          text: String(frame.message || "Friends are for accounts."),
+          // The server's own words (in the socket's language): they say what needs an account.
+          text: String(frame.message || gettext("Friends are for accounts.")),
           actions: [
-            actionLink("Sign up", "/accounts/signup/", "signup-offer"),
-            actionButton("Not now", { className: "secondary", onClick: closeBanner }),
+            actionLink(gettext("Sign up"), "/accounts/signup/", "signup-offer"),
+            actionButton(gettext("Not now"), { className: "secondary", onClick: closeBanner }),
           ],
         });
       } else if (frame.code === "not_available" || frame.code === "call_gone") {
         closeBanner();
         state.call = null;
       } else if (frame.code === "window_closed" || frame.code === "not_matched") {
-        if (button && button.textContent === "Asking…") {
+        if (button && button.textContent === gettext("Asking…")) {
           state.matchId = null;
           resetButton();
         }
