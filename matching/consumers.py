@@ -67,6 +67,7 @@ SESSION_MESSAGES = frozenset(
         "friends_added",
         "friends_asked",
         "friends_removed",
+        "relay_chat",
     }
 )
 
@@ -116,9 +117,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         handler = self._to_session if name in SESSION_MESSAGES else getattr(self, name, None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        # LocaleMiddleware never runs for a socket: every text this socket words (error messages)
-        # is in the language its page was served in, chosen before connect words any refusal.
-        if message["type"] == "websocket.connect":
+        if message["type"] == "websocket.connect":  # LocaleMiddleware never runs for a socket
             self.language = language_from_scope(self.scope)
         with translation.override(self.language):
             await handler(message)
@@ -295,10 +294,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def relay_signal(self, event: dict) -> None:
         if self.session.in_match(event["match_id"]):
             await self.send_frame({"type": "signal", "data": event["data"]})
-
-    @_guarded
-    async def relay_chat(self, event: dict) -> None:
-        await self.session.partner_chat(event)
 
     @_guarded
     async def presence_online(self, event: dict) -> None:

@@ -600,7 +600,7 @@ class ChatSession:
     async def friends_removed(self, event: dict[str, Any]) -> None:
         await self.send({"type": "friend_removed", "username": event["username"]})
 
-    async def partner_chat(self, event: dict[str, Any]) -> None:
+    async def relay_chat(self, event: dict[str, Any]) -> None:
         """A line from the partner, with the language it is written in when that is clear (so the
         page can say "written in Spanish" and offer a translation)."""
         if not self.in_match(event["match_id"]):
