@@ -14,8 +14,9 @@ decides the slot), so the state role may run on a Cluster unchanged:
   MULTI writes the day, week and all-time buckets; the rebuild RENAMEs over the live key).
 
 Every other key is touched alone by its script or MULTI (a rate-limit bucket, an OTP, an
-idempotency record, a transcript, presence, a match's friend requests), and a key alone is always in one slot; those carry
-no tag, so they spread over the shards. ``seendr/tests/test_keys.py`` checks the rule.
+idempotency record, a transcript, presence, a match's friend requests, a cached translation),
+and a key alone is always in one slot; those carry no tag, so they spread over the shards.
+``seendr/tests/test_keys.py`` checks the rule.
 """
 
 from __future__ import annotations
