@@ -68,15 +68,7 @@ identity_from_scope = database_sync_to_async(identities.from_scope)
 
 
 def _fallback_card(identity: Identity) -> dict[str, Any]:
-    return {
-        "name": identity.name,
-        "guest": identity.guest,
-        "country": "",
-        "interests": [],
-        "likes": 0,
-        "username": "",
-        "verified": False,
-    }
+    return profile_selectors.empty_card(name=identity.name, guest=identity.guest)
 
 
 def card_for_sync(identity: Identity) -> dict[str, Any]:
@@ -299,15 +291,7 @@ def card_json(card: dict[str, Any]) -> str:
 
 def public_card(card: dict[str, Any]) -> dict[str, Any]:
     """The fields of a card a partner sees, with defaults for any that are missing."""
-    defaults = {
-        "name": "Someone",
-        "guest": True,
-        "country": "",
-        "interests": [],
-        "likes": 0,
-        "username": "",
-        "verified": False,
-    }
+    defaults = profile_selectors.empty_card(name="Someone", guest=True)
     return {k: card[k] if card.get(k) is not None else defaults[k] for k in CARD_FIELDS}
 
 

@@ -42,29 +42,26 @@ def _card(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def empty_card(*, name: str, guest: bool) -> dict[str, Any]:
+    """The partner card of someone with no profile to show (a guest, or a record out of reach)."""
+    return {
+        "name": name,
+        "guest": guest,
+        "country": "",
+        "interests": [],
+        "likes": 0,
+        "username": "",
+        "verified": False,
+    }
+
+
 def get_card(*, identity: Identity) -> dict[str, Any]:
     """The partner card of the WebSocket ``matched`` frame."""
     if identity.guest or identity.user_id is None:
-        return {
-            "name": identity.name,
-            "guest": True,
-            "country": "",
-            "interests": [],
-            "likes": 0,
-            "username": "",
-            "verified": False,
-        }
+        return empty_card(name=identity.name, guest=True)
     record = cache.get_by_user_id(identity.user_id)
     if record is None:
-        return {
-            "name": identity.name,
-            "guest": False,
-            "country": "",
-            "interests": [],
-            "likes": 0,
-            "username": "",
-            "verified": False,
-        }
+        return empty_card(name=identity.name, guest=False)
     return _card(record)
 
 
