@@ -16,7 +16,14 @@ from django.conf import settings
 
 from seendr import keys, redis_state
 from seendr.testing.redis_servers import LocalCluster, redis_url, start_redis
-from seendr.testing.servers import ROOT, ServerProcess, free_port, server_env, wait_for_port
+from seendr.testing.servers import (
+    ROOT,
+    ServerProcess,
+    celery_worker_command,
+    free_port,
+    server_env,
+    wait_for_port,
+)
 
 # --- Opt-in suites ------------------------------------------------------------------------------
 # Tests marked ``libretranslate`` talk to a real LibreTranslate server (LIBRETRANSLATE_URL). They
@@ -118,21 +125,7 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[Callable[..., 
     def start(**env: str) -> ServerProcess:
         log = tmp_path / f"celery-{len(started)}.log"
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "seendr",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "-Q",
-                settings.CELERY_TASK_DEFAULT_QUEUE,
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            celery_worker_command(settings.CELERY_TASK_DEFAULT_QUEUE),
             cwd=ROOT,
             env=server_env(**env),
             stdout=log.open("w"),

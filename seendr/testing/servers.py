@@ -101,6 +101,26 @@ class ServerProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+def celery_worker_command(queue: str, *extra: str) -> list[str]:
+    """argv of a real Celery worker on ``queue``: one process, no cluster chatter between workers."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "seendr",
+        "worker",
+        "--pool=solo",
+        "--loglevel=INFO",
+        "-Q",
+        queue,
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        *extra,
+    ]
+
+
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     """Run ``manage.py`` in a child process against this run's database and keys."""
     return subprocess.run(

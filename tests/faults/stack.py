@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from seendr.testing.servers import ServerProcess, free_port
+from seendr.testing.servers import ServerProcess, celery_worker_command, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://127.0.0.1:8000"  # an origin settings_test allows for the chat socket
@@ -316,23 +316,7 @@ class Stack:
         n = sum(1 for p in self.procs if p.name.startswith("celery"))
         log = self.workdir / f"celery-{n}.log"
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "seendr",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "-Q",
-                "faults",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"faults{n}@%h",
-            ],
+            celery_worker_command("faults", "-n", f"faults{n}@%h"),
             cwd=ROOT,
             env=self.env(**env),
             stdout=log.open("w"),
