@@ -12,9 +12,10 @@ replay another person's answer by guessing their key.
 Answers that say "try again" are not stored: 401/403/409/429 and 5xx, or an exception; the marker
 is dropped so a retry runs for real. Without the header the view runs as usual.
 
-Redis down: the view runs without replay protection (logged). The endpoints using this are
-idempotent in Postgres as well (one like per match, one report per reporter and match), so the
-worst case is an answer that differs on retry, never a double write.
+A claim that times out is sent once more: the first attempt may have landed, and our own token
+in the marker says so. Redis down: the view runs without replay protection (logged). The
+endpoints using this are idempotent in Postgres as well (one like per match, one report per
+reporter and match), so the worst case is an answer that differs on retry, never a double write.
 """
 
 from __future__ import annotations
@@ -114,8 +115,7 @@ def idempotent(scope: str, *, subject: Callable[[HttpRequest], str | None] = req
             pending = json.dumps({"state": "pending", "token": token, "fp": fingerprint})
             client = state()
             try:
-                claimed = client.set(key, pending, nx=True, ex=PENDING_TTL_SECONDS)
-                existing = None if claimed else client.get(key)
+                claimed, existing = _claim(client, key, pending, token)
             except redis.RedisError as exc:
                 log.warning("idempotency %s: redis unavailable, running without replay guard: %s", scope, exc)
                 return view(request, *args, **kwargs)
@@ -169,6 +169,22 @@ def idempotent(scope: str, *, subject: Callable[[HttpRequest], str | None] = req
         return wrapper
 
     return decorator
+
+
+def _claim(client: redis.Redis, key: str, pending: str, token: str) -> tuple[bool, str | None]:
+    """``SET NX`` the pending marker: (claimed, the marker found instead)."""
+    try:
+        if client.set(key, pending, nx=True, ex=PENDING_TTL_SECONDS):
+            return True, None
+    except redis.TimeoutError:
+        # The outcome is unknown: the SET may have run after the client gave up. Ask once more;
+        # finding our own token below means the first attempt claimed the key.
+        if client.set(key, pending, nx=True, ex=PENDING_TTL_SECONDS):
+            return True, None
+    existing = client.get(key)
+    if existing is not None and json.loads(existing).get("token") == token:
+        return True, None
+    return False, existing
 
 
 def _finish(script, client: redis.Redis, key: str, token: str, answer: str) -> None:

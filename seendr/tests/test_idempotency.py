@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.http import JsonResponse
@@ -21,6 +22,7 @@ from seendr import keys
 from seendr.idempotency import idempotent
 from seendr.identity import user_identity_id
 from seendr.redis_state import state
+from seendr.testing.redis_servers import redis_url, start_redis
 from seendr.testing.servers import free_port
 
 COUNTER = "idem-test-counter"
@@ -129,6 +131,9 @@ def test_an_exception_frees_the_key():
 def test_concurrent_duplicates_run_once_and_the_rest_get_409():
     view = make_view(delay=0.3)
     barrier = threading.Barrier(8)
+    # The race is between the duplicates, not eight threads building the client (on a Cluster,
+    # eight slot-map discoveries) at once: the client exists before they start, as in a server.
+    assert executions() == 0
 
     def go(_):
         barrier.wait()
@@ -145,6 +150,38 @@ def test_concurrent_duplicates_run_once_and_the_rest_get_409():
     # Once the first finished, duplicates get its answer.
     replay = post(view, key="race-1")
     assert replay.status_code == 201 and replay["Idempotent-Replayed"] == "true"
+    assert executions() == 1
+
+
+# --- A slow state Redis ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def slow_state_redis(settings, tmp_path):
+    """The state role on a private server whose writes can be held back with ``CLIENT PAUSE``
+    (the shared server must never be paused), with a short client timeout."""
+    server = start_redis(tmp_path / "slow")
+    settings.REDIS_STATE_URL = redis_url(server)
+    settings.REDIS_SOCKET_TIMEOUT = 0.4
+    state.cache_clear()
+    try:
+        yield redis.Redis.from_url(redis_url(server))
+    finally:
+        state.cache_clear()
+        server.stop()
+
+
+def test_a_claim_that_times_out_is_retried_and_still_guards_the_key(slow_state_redis):
+    """Writes paused longer than one client timeout but shorter than two: the first SET NX times
+    out, the retry claims the key, so the view runs once under the guard and its answer is
+    stored (without the retry the view ran unguarded and a duplicate ran it again)."""
+    view = make_view()
+    slow_state_redis.execute_command("CLIENT", "PAUSE", "600", "WRITE")
+    first = post(view, key="slow-1")
+    assert first.status_code == 201
+    assert "Idempotent-Replayed" not in first
+    again = post(view, key="slow-1")
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
     assert executions() == 1
 
 
