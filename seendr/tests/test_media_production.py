@@ -59,13 +59,15 @@ def test_django_without_debug_serves_no_media(client, settings, tmp_path):
     assert client.get("/media/avatars/1.png").status_code == 404
 
 
-def loopback_nginx(tmp_path: Path, media: Path) -> tuple[subprocess.Popen, int]:
+def loopback_nginx(tmp_path: Path, media: Path, upstream_port: int | None = None) -> tuple[subprocess.Popen, int]:
     """deploy/nginx.conf as is, but on a free loopback port, with the media volume at ``media``
-    and an upstream that is not there (media must not need the app)."""
+    and every web replica at ``upstream_port`` (by default a port nothing listens on: media
+    must not need the app)."""
     port = free_port()
+    upstream = f"server 127.0.0.1:{upstream_port or free_port()};"
     conf = NGINX
     conf = conf.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    conf = re.sub(r"server web\d+:8000[^;]*;", f"server 127.0.0.1:{free_port()};", conf)
+    conf = re.sub(r"server web\d+:8000[^;]*;", upstream, conf)
     path, _ = media_mount(SERVICES["nginx"])
     conf = conf.replace(path.rstrip("/") + "/", str(media) + "/")
     conf = conf.replace("/dev/stdout", str(tmp_path / "access.log")).replace(
