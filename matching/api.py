@@ -87,9 +87,13 @@ def report(request: HttpRequest, match_id: str) -> JsonResponse:
     reason = data.get("reason")
     note = data.get("note") or ""
     if not isinstance(reason, str) or reason not in Reason.values:
-        return json_error(400, "bad_reason", f"reason must be one of: {', '.join(Reason.values)}.")
+        return json_error(
+            400, "bad_reason", _("reason must be one of %(reasons)s") % {"reasons": ", ".join(Reason.values)}
+        )
     if not isinstance(note, str) or len(note) > NOTE_MAX_LENGTH:
-        return json_error(400, "bad_note", f"note must be text of at most {NOTE_MAX_LENGTH} characters.")
+        return json_error(
+            400, "bad_note", _("note must be text of at most %(limit)d characters.") % {"limit": NOTE_MAX_LENGTH}
+        )
     if not identities.is_match_id(match_id):
         return json_error(404, "not_found", _("No such match."))
     partner_id = selectors.match_partner(match_id=match_id, identity_id=identity.id)

@@ -354,7 +354,7 @@ class ChatSession:
         if isinstance(outcome, Matched):
             await self._matched(outcome.pairing)
         elif isinstance(outcome, Banned):
-            await self._banned(outcome.until, "banned")
+            await self._banned(outcome.until, "")  # the matcher knows the expiry, not the reason
         elif isinstance(outcome, Replaced):
             await self._replaced()
         else:

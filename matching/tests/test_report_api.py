@@ -119,6 +119,14 @@ def test_bad_bodies_get_400_json(pair, body, code):
     assert response.json()["error"]["code"] == code
 
 
+def test_bad_body_errors_are_worded_in_the_callers_language(pair):
+    client, match_id, *_ = pair
+    reason = post(client, match_id, {"reason": "because"}, **{"Accept-Language": "fr"}).json()["error"]
+    note = post(client, match_id, {"reason": "spam", "note": "x" * 1001}, **{"Accept-Language": "fr"}).json()["error"]
+    assert reason["message"].startswith("le motif doit être l’un de ") and "spam" in reason["message"]
+    assert note["message"] == "la note doit être un texte de 1000 caractères au maximum."
+
+
 def test_get_is_not_allowed(pair):
     client, match_id, *_ = pair
     assert client.get(f"/api/matches/{match_id}/report/").status_code == 405
