@@ -92,7 +92,9 @@ def report(request: HttpRequest, match_id: str) -> JsonResponse:
         )
     if not isinstance(note, str) or len(note) > NOTE_MAX_LENGTH:
         return json_error(
-            400, "bad_note", _("note must be text of at most %(limit)d characters.") % {"limit": NOTE_MAX_LENGTH}
+            400,
+            "bad_note",
+            _("note must be text of at most %(limit)d characters.") % {"limit": NOTE_MAX_LENGTH},
         )
     if not identities.is_match_id(match_id):
         return json_error(404, "not_found", _("No such match."))

@@ -122,8 +122,10 @@ def test_bad_bodies_get_400_json(pair, body, code):
 def test_bad_body_errors_are_worded_in_the_callers_language(pair):
     client, match_id, *_ = pair
     reason = post(client, match_id, {"reason": "because"}, **{"Accept-Language": "fr"}).json()["error"]
-    note = post(client, match_id, {"reason": "spam", "note": "x" * 1001}, **{"Accept-Language": "fr"}).json()["error"]
-    assert reason["message"].startswith("le motif doit être l’un de ") and "spam" in reason["message"]
+    note = post(client, match_id, {"reason": "spam", "note": "x" * 1001}, **{"Accept-Language": "fr"}).json()[
+        "error"
+    ]
+    assert reason["message"].startswith("le motif doit être l\u2019un de ") and "spam" in reason["message"]
     assert note["message"] == "la note doit être un texte de 1000 caractères au maximum."
 
 

@@ -59,7 +59,9 @@ def test_django_without_debug_serves_no_media(client, settings, tmp_path):
     assert client.get("/media/avatars/1.png").status_code == 404
 
 
-def loopback_nginx(tmp_path: Path, media: Path, upstream_port: int | None = None) -> tuple[subprocess.Popen, int]:
+def loopback_nginx(
+    tmp_path: Path, media: Path, upstream_port: int | None = None
+) -> tuple[subprocess.Popen, int]:
     """deploy/nginx.conf as is, but on a free loopback port, with the media volume at ``media``
     and every web replica at ``upstream_port`` (by default a port nothing listens on: media
     must not need the app)."""
