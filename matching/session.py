@@ -347,6 +347,7 @@ class ChatSession:
             prefs=self.prefs,
             channel_name=self.channel_name,
             card=self.card_json,
+            now=now,
             channel_layer=self.channel_layer,
         )
         await self._apply(outcome)
@@ -418,6 +419,7 @@ class ChatSession:
             prefs=self.prefs,
             channel_name=self.channel_name,
             card=self.card_json,
+            now=time.time(),
             channel_layer=self.channel_layer,
         )
         return await self._apply(outcome)

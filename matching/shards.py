@@ -1,8 +1,8 @@
 """Widening across pool shards: a waiting ticket moves, it never reaches.
 
 A caller joins its home shard (``seendr.pool_shards.home``, from its language). Each matcher call
-looks only inside one shard. A ticket still queued after a call moves to the next shard of its
-fixed fallback order (``pool_shards.route``) when
+looks only inside one shard. A ticket still queued after a call at home moves to the ``other``
+shard (the fixed fallback order, ``pool_shards.route``) when
 
 * it is alone in its shard (the reply's ``waiting`` counts only itself): nobody there can match
   it, so it does not wait for a widening boundary; or
@@ -21,7 +21,6 @@ its shard (``pool_shards.of_match``), so calls by match id find it without that 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from matching import services
@@ -41,7 +40,7 @@ def next_shard(queued: Queued, *, shard: str, home: str) -> str | None:
 
 
 async def join(
-    *, identity_id: str, prefs: Preferences, channel_name: str, card: str, channel_layer: Any
+    *, identity_id: str, prefs: Preferences, channel_name: str, card: str, now: float, channel_layer: Any
 ) -> tuple[JoinOutcome, str]:
     """Join the home shard, moving on as :func:`next_shard` says; (outcome, shard it is in)."""
     home = pool_shards.home(prefs.lang)
@@ -50,12 +49,13 @@ async def join(
         prefs=prefs,
         channel_name=channel_name,
         card=card,
-        now=time.time(),
+        now=now,
         channel_layer=channel_layer,
         shard=home,
     )
     return await _widen(
         outcome,
+        now=now,
         shard=home,
         home=home,
         identity_id=identity_id,
@@ -67,19 +67,26 @@ async def join(
 
 
 async def retry(
-    *, shard: str, identity_id: str, prefs: Preferences, channel_name: str, card: str, channel_layer: Any
+    *,
+    shard: str,
+    identity_id: str,
+    prefs: Preferences,
+    channel_name: str,
+    card: str,
+    now: float,
+    channel_layer: Any,
 ) -> tuple[JoinOutcome, str]:
     """Re-run the matcher in the shard the ticket is in, moving on as :func:`next_shard` says."""
     common = {"identity_id": identity_id, "prefs": prefs, "channel_name": channel_name, "card": card}
-    outcome = await services.retry(**common, now=time.time(), channel_layer=channel_layer, shard=shard)
-    return await _widen(
-        outcome, shard=shard, home=pool_shards.home(prefs.lang), channel_layer=channel_layer, **common
-    )
+    outcome = await services.retry(**common, now=now, channel_layer=channel_layer, shard=shard)
+    home = pool_shards.home(prefs.lang)
+    return await _widen(outcome, now=now, shard=shard, home=home, channel_layer=channel_layer, **common)
 
 
 async def _widen(
     outcome: JoinOutcome,
     *,
+    now: float,
     shard: str,
     home: str,
     identity_id: str,
@@ -93,7 +100,6 @@ async def _widen(
         target = next_shard(outcome, shard=shard, home=home)
         if target is None:
             break
-        now = time.time()
         joined_at = now - outcome.waited_seconds
         if not await services.leave(identity_id=identity_id, shard=shard):
             # Paired a moment ago (or the ticket lapsed): the shard's own retry tells which.

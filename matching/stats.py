@@ -30,10 +30,8 @@ def matches_series(*, now: float, minutes: int = 60) -> list[tuple[int, int]]:
     """``[(minute, matches formed)]`` for the last ``minutes`` minutes, oldest first, this one last."""
     last = minute_of(now)
     span = list(range(last - minutes + 1, last + 1))
-    pipe = state().pipeline(transaction=False)
-    for shard in pool_shards.names():  # one MGET per shard: its keys share a slot
-        pipe.mget([keys.matches_per_minute(m, shard) for m in span])
-    per_shard = pipe.execute()
+    # One MGET per shard (its keys share a slot; a Cluster pipeline refuses MGET).
+    per_shard = [state().mget([keys.matches_per_minute(m, s) for m in span]) for s in pool_shards.names()]
     return [(m, sum(int(v or 0) for v in values)) for m, *values in zip(span, *per_shard, strict=True)]
 
 

@@ -9,7 +9,7 @@ by language into shards, each a hash tag of its own (``keys.pool_tag(shard)``):
   (``[a-z0-9_]{1,8}``) because a match id carries its shard: ``<shard>-<random hex>``.
 
 A caller's language picks its home shard; a caller unmatched at the anyone-boundary, or alone in
-its shard, moves along :func:`route` (``matching.shards`` does the moving). Bans and block sets
+its shard, moves along :func:`route` to ``other`` (``matching.shards`` does the moving). Bans and block sets
 are read by every shard's matcher, so their writers write to :func:`names` (every shard).
 Friends' calls use the :func:`default` shard.
 """
@@ -32,7 +32,7 @@ MATCH_ID_LENGTH = 32  # the match id columns are 32 characters
 
 @dataclass(frozen=True)
 class Layout:
-    names: tuple[str, ...]  # every shard, in fallback order after home (``other`` first)
+    names: tuple[str, ...]  # every shard, ``other`` (the default) first
     home_of: dict[str, str]  # language -> shard
 
     @property
@@ -87,9 +87,13 @@ def home(lang: str | None) -> str:
 
 
 def route(home_shard: str) -> tuple[str, ...]:
-    """The fixed fallback order from a home shard: home, then ``other``, then the rest in the
-    configured order (list the largest first)."""
-    return (home_shard, *(n for n in names() if n != home_shard))
+    """The fixed fallback order from a home shard: home, then ``other``, and no further.
+
+    ``other`` is where every ticket unmatched at the anyone stage ends up, so it is the one
+    place a pair across languages can form (both sides must be at the anyone stage for that),
+    and every route ends there: two lone callers of different languages always meet.
+    """
+    return (home_shard,) if home_shard == default() else (home_shard, default())
 
 
 def new_match_id(shard: str) -> str:
