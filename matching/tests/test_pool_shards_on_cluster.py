@@ -16,5 +16,10 @@ from matching.tests.test_pool_shards import (  # noqa: F401 - collected again he
     test_the_rebuild_commands_restore_every_shard,
     test_the_sweep_and_the_statistics_cover_every_shard,
 )
+from matching.tests.test_session_shards import (  # noqa: F401 - the sessions of one socket each
+    sessions,
+    test_a_lone_session_crosses_to_other_and_meets_there,
+    test_a_match_at_home_is_ended_beaten_and_left_in_its_own_shard,
+)
 
 pytestmark = pytest.mark.usefixtures("state_on_cluster")
