@@ -223,6 +223,7 @@ async def join(
     card_json: str = "",
     shard: str | None = None,
     joined_at: float | None = None,
+    recent: str | None = None,
 ) -> Matched | Queued | Banned:
     """One atomic Lua call: pair with a compatible waiting ticket, or add/refresh the caller's ticket.
 
@@ -233,7 +234,8 @@ async def join(
 
     ``joined_at``: a ticket moving in from another shard keeps its wait (so its widening stage):
     its ticket is written first with that join time, which the join keeps. Until the join adds
-    it to the shard's sets no matcher can sample it.
+    it to the shard's sets no matcher can sample it. ``recent``: the recent-partners string it
+    brings along (its cooldown), written beside it.
     """
     keys_, args = join_call(
         identity_id=identity_id,
@@ -251,6 +253,8 @@ async def join(
     async def send() -> list:
         async with client.pipeline(transaction=False) as pipe:
             pipe.set(keys_[0], f"{float(joined_at)!r}\t{args[-1]}", ex=int(settings.TICKET_TTL_SECONDS))
+            if recent:
+                pipe.set(keys_[4], recent, ex=int(settings.MATCH_COOLDOWN_SECONDS))
             script.queue(pipe, keys_, args)
             return await pipe.execute(raise_on_error=False)
 
@@ -258,7 +262,7 @@ async def join(
         replies = await redis_state.aexecute_with_scripts(client, [script], send)
     except redis.exceptions.RedisError as exc:
         raise _unavailable(exc) from exc
-    return match_reply(replies[1])
+    return match_reply(replies[-1])
 
 
 async def retry(*, identity_id: str, now: float, shard: str | None = None) -> Matched | Queued | Banned:

@@ -320,9 +320,11 @@ async def join(
     channel_layer: Any,
     shard: str | None = None,
     joined_at: float | None = None,
+    recent: str | None = None,
 ) -> JoinOutcome:
     """Pair the caller or queue it (in one pool shard); ``Matched`` as the initiator has already
-    told the partner. ``joined_at``: the wait a ticket moving in from another shard keeps.
+    told the partner. ``joined_at``, ``recent``: the wait and the recent partners a ticket moving
+    in from another shard keeps (``matching.shards``).
 
     Recovery: a live match recorded for this very socket (someone paired it a moment ago) is
     taken up; a live match of an older socket of the identity is ended first, then it joins.
@@ -337,6 +339,7 @@ async def join(
             card_json=card,
             shard=shard,
             joined_at=joined_at,
+            recent=recent,
         )
 
     try:

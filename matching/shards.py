@@ -9,7 +9,8 @@ shard (the fixed fallback order, ``pool_shards.route``) when
 * it is at home and has reached the ``anyone`` stage: home had its chance at every narrower rule.
 
 A move is the leave script in the old shard (atomic there), then an ordinary join in the next one
-(atomic there) that keeps the ticket's join time, so its widening stage carries over. The ticket
+(atomic there) that keeps the ticket's join time, so its widening stage carries over, and its
+recent partners, so its cooldown does too. The ticket
 is in exactly one shard at any moment, so no pair can form twice and no script touches two
 slots. If the leave finds no ticket, someone paired the caller (or the ticket lapsed) a moment
 before: it does not move, and a retry in the old shard says which. A ticket never moves back:
@@ -23,10 +24,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
+from django.conf import settings
+
 from matching import services
 from matching.models import EndReason
-from matching.types import STAGE_ANYONE, JoinOutcome, Preferences, Queued
-from seendr import pool_shards
+from matching.types import STAGE_ANYONE, JoinOutcome, MatchingUnavailable, Preferences, Queued
+from seendr import keys, pool_shards
+from seendr.redis_state import astate
 
 
 def next_shard(queued: Queued, *, shard: str, home: str) -> str | None:
@@ -101,15 +106,47 @@ async def _widen(
         if target is None:
             break
         joined_at = now - outcome.waited_seconds
+        recent = await _recent_partners(identity_id, shard, target)
         if not await services.leave(identity_id=identity_id, shard=shard):
             # Paired a moment ago (or the ticket lapsed): the shard's own retry tells which.
             outcome = await services.retry(**common, now=now, channel_layer=channel_layer, shard=shard)
             break
         outcome = await services.join(
-            **common, now=now, channel_layer=channel_layer, shard=target, joined_at=joined_at
+            **common, now=now, channel_layer=channel_layer, shard=target, joined_at=joined_at, recent=recent
         )
         shard = target
     return outcome, shard
+
+
+async def _recent_partners(identity_id: str, *shards_: str) -> str | None:
+    """The caller's recent partners (its cooldown) of both shards, merged: a pair that just met
+    at home must not meet again after both moved. Nothing else writes the caller's list in the
+    target shard meanwhile: only a match does, and the caller is in none of that shard's sets."""
+    try:
+        async with astate().pipeline(transaction=False) as pipe:
+            for shard in shards_:
+                pipe.get(keys.recent_partners(identity_id, shard))
+            values = await pipe.execute()
+    except redis.RedisError as exc:
+        raise MatchingUnavailable("Matching is temporarily unavailable.") from exc
+    return merged_recent(values, keep=int(settings.MATCH_RECENT_PARTNERS))
+
+
+def merged_recent(values: list[str | None], *, keep: int) -> str | None:
+    """Recent-partners strings (``;id=at;id=at``, match.lua's format) as one: the latest meeting
+    per partner, the ``keep`` latest partners, oldest first."""
+    latest: dict[str, tuple[float, str]] = {}
+    for value in values:
+        for entry in (value or "").split(";")[1:]:
+            partner, _, at = entry.partition("=")
+            try:
+                when = float(at)
+            except ValueError:
+                continue
+            if partner and when > latest.get(partner, (float("-inf"), ""))[0]:
+                latest[partner] = (when, at)
+    kept = sorted(latest.items(), key=lambda item: item[1][0])[-keep:] if keep > 0 else []
+    return "".join(f";{partner}={at}" for partner, (_, at) in kept) or None
 
 
 async def clear(*, identity_id: str, now: float, channel_layer: Any) -> None:

@@ -232,6 +232,36 @@ def test_at_the_anyone_boundary_a_ticket_leaves_home_keeping_its_wait(sharded):
     assert where("geve") == [] and where("gfay") == ["en"]
 
 
+def test_a_pair_that_met_at_home_does_not_meet_again_after_both_moved(sharded):
+    now = time.time()
+    park("gzed", "en", "en", now)
+    r().sadd(keys.blocks("gzed", "en"), "gmia", "gned")  # nobody else for them at home
+    assert join("gmia", "en", now)[1] == "en"
+    met, _ = join("gned", "en", now)
+    assert isinstance(met, Matched) and met.pairing.partner_id == "gmia"
+    for ident in ("gmia", "gned"):
+        services_end = services.finish_match(
+            identity_id=ident, reason="next", now=now + 1, channel_layer=get_channel_layer(), shard="en"
+        )
+        poolsync.run(services_end)
+        assert join(ident, "en", now + 1)[1] == "en"  # not alone: the other one is there
+    # Both reach the anyone stage at home, unmatched (the cooldown), and move to "other", where
+    # the cooldown they carried still keeps them apart.
+    assert retry("gmia", "en", "en", now + 10) == (
+        Queued(stage="anyone", waited_seconds=9.0, waiting=1),
+        "other",
+    )
+    outcome, shard = retry("gned", "en", "en", now + 10)
+    assert isinstance(outcome, Queued) and shard == "other" and outcome.waiting == 2
+    assert where("gmia") == where("gned") == ["other"]
+
+
+def test_recent_partner_lists_merge_keeping_the_latest_meetings():
+    merged = shards.merged_recent([";a=10.0;b=20.0", None, ";b=15.0;c=30.5;d=5"], keep=3)
+    assert merged == ";a=10.0;b=20.0;c=30.5"
+    assert shards.merged_recent([None, ""], keep=5) is None
+
+
 def test_a_ticket_paired_just_before_it_moves_takes_up_that_match_and_stays(sharded):
     now = time.time()
     park("gzed", "en", "en", now)

@@ -8,6 +8,7 @@ from matching.tests.test_pool_shards import (  # noqa: F401 - collected again he
     test_a_ban_is_written_to_every_shard_and_holds_in_each,
     test_a_block_is_written_to_every_shard_and_holds_after_the_move,
     test_a_lone_caller_crosses_to_the_fallback_shard_and_meets_someone_there,
+    test_a_pair_that_met_at_home_does_not_meet_again_after_both_moved,
     test_a_shard_that_lost_its_ban_mirror_is_noticed_and_rebuilt,
     test_a_ticket_paired_just_before_it_moves_takes_up_that_match_and_stays,
     test_at_the_anyone_boundary_a_ticket_leaves_home_keeping_its_wait,
