@@ -186,8 +186,8 @@ def _mirror_block(blocker_id: str, blocked_id: str) -> None:
 
 
 def rebuild_block_sets(*, batch_size: int = 1000) -> int:
-    """Re-add every account's blocks from Postgres to the block sets of every pool shard;
-    returns rows mirrored.
+    """Re-add every account's blocks from Postgres to the block sets of every pool shard, and
+    carry guests' block sets (Redis-only) into every shard; returns blocks mirrored.
 
     Only adds (blocks are never lifted), so a block made while this runs cannot be lost.
     """
@@ -205,6 +205,26 @@ def rebuild_block_sets(*, batch_size: int = 1000) -> int:
         if count % batch_size == 0:
             pipe.execute()
     pipe.execute()
+    return count + _carry_guest_blocks()
+
+
+def _carry_guest_blocks() -> int:
+    """Copy every guest's block set, in whichever pool layout it was written (``{pool}`` before
+    pool shards were turned on, a shard's), into every current shard, keeping its expiry.
+    Guests' blocks live only in Redis; returns the blocks found."""
+    client = state()
+    count = 0
+    for key in client.scan_iter(match=keys.guest_blocks_pattern(), count=500):
+        guest = key.rpartition(":blocks:")[2]
+        members, ttl = client.smembers(key), client.ttl(key)
+        if not members:
+            continue
+        for shard in pool_shards.names():
+            pipe = state().pipeline()  # one shard's key: SADD and EXPIRE together
+            pipe.sadd(keys.blocks(guest, shard), *members)
+            pipe.expire(keys.blocks(guest, shard), ttl if ttl > 0 else GUEST_TTL_SECONDS)
+            pipe.execute()
+        count += len(members)
     return count
 
 

@@ -101,6 +101,12 @@ def blocks(identity_id: str, shard: str | None = None) -> str:
     return f"{pool_tag(shard)}blocks:{identity_id}"
 
 
+def guest_blocks_pattern() -> str:
+    """SCAN pattern of the block sets of guests in any pool layout (``{pool}`` or a shard's):
+    Redis holds their only copy, so a change of layout carries them over."""
+    return f"{_glob_escaped(_p())}{{pool*:blocks:g*"
+
+
 def banned(shard: str | None = None) -> str:
     """Sorted set identity id -> ban expiry (unix seconds); the matcher skips members."""
     return f"{pool_tag(shard)}banned"
@@ -132,8 +138,12 @@ def pool_live_matches(shard: str | None = None) -> str:
 
 def pool_set_patterns(shard: str | None = None) -> list[str]:
     """SCAN patterns (glob-escaped prefix) of every pool set that can hold a ghost member."""
-    base = "".join("\\" + c if c in "*?[]\\" else c for c in pool_tag(shard))
+    base = _glob_escaped(pool_tag(shard))
     return [f"{base}waiting", f"{base}interest:*", f"{base}lang:*"]
+
+
+def _glob_escaped(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
 def match_waits_per_minute(minute: int, shard: str | None = None) -> str:

@@ -105,8 +105,8 @@ def new_match_id(shard: str) -> str:
 
 
 def of_match(match_id: str) -> str:
-    """The shard a match id was formed in (the default shard for an id that names none)."""
+    """The shard a match id was formed in: the one it names, else ``""``, the one pool of an
+    unsharded layout. Read from the id alone, not from the setting, so a match formed before
+    shards were turned on or off is still found while its record lives."""
     name, dash, _ = match_id.partition("-")
-    if dash and name in names():
-        return name
-    return default()
+    return name if dash and _NAME.match(name) else ""

@@ -161,7 +161,10 @@ def test_each_shard_is_one_slot_and_a_match_id_names_its_shard(sharded):
         mid = pool_shards.new_match_id(shard)
         assert len(mid) == 32 and pool_shards.of_match(mid) == shard
         assert keys.live_match(mid) == keys.live_match(mid, shard)
-    assert pool_shards.of_match("0123abcd" * 4) == "other"  # an id naming no shard: the default
+    # An id naming no shard was formed in the one pool of the unsharded layout (before the switch).
+    assert pool_shards.of_match("0123abcd" * 4) == "" and keys.live_match("0123abcd" * 4).endswith(
+        "{pool}:match:" + "0123abcd" * 4
+    )
 
 
 # --- Matching inside a shard and across -------------------------------------------------------
@@ -427,6 +430,9 @@ def test_the_rebuild_commands_restore_every_shard(sharded, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         profile_services.block(blocker_id=f"u{ann.pk}", blocked_id=f"u{bob.pk}")
         moderation_services.ban(identity_id=f"u{bob.pk}", until=None, reason="x")
+    # A guest's block from before shards were turned on: only in the unsharded pool's keys.
+    r().sadd(keys.blocks("gcafe0000002", ""), "gbeef0000002")
+    r().expire(keys.blocks("gcafe0000002", ""), 3600)
     for shard in pool_shards.names():  # what an empty restart of the state Redis leaves
         r().delete(keys.blocks(f"u{ann.pk}", shard), keys.banned(shard), keys.ban_mirror_ready(shard))
     call_command("rebuild_block_sets", stdout=io.StringIO())
@@ -435,6 +441,8 @@ def test_the_rebuild_commands_restore_every_shard(sharded, django_capture_on_com
         assert r().smembers(keys.blocks(f"u{ann.pk}", shard)) == {f"u{bob.pk}"}
         assert r().zscore(keys.banned(shard), f"u{bob.pk}") is not None
         assert r().exists(keys.ban_mirror_ready(shard))
+        assert r().smembers(keys.blocks("gcafe0000002", shard)) == {"gbeef0000002"}
+        assert 3500 < r().ttl(keys.blocks("gcafe0000002", shard)) <= 3600
 
 
 @pytest.mark.django_db
