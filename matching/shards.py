@@ -8,13 +8,13 @@ shard (the fixed fallback order, ``pool_shards.route``) when
   it, so it does not wait for a widening boundary; or
 * it is at home and has reached the ``anyone`` stage: home had its chance at every narrower rule.
 
-A move is the leave script in the old shard (atomic there), then an ordinary join in the next one
+A move is the leave script in the old shard (atomic there), then an ordinary join in ``other``
 (atomic there) that keeps the ticket's join time, so its widening stage carries over, and its
-recent partners, so its cooldown does too. The ticket
-is in exactly one shard at any moment, so no pair can form twice and no script touches two
-slots. If the leave finds no ticket, someone paired the caller (or the ticket lapsed) a moment
-before: it does not move, and a retry in the old shard says which. A ticket never moves back:
-the caller's next join starts at home again. With one shard (the default) nothing ever moves.
+recent partners, so its cooldown does too. The ticket is in exactly one shard at any moment, so
+no pair can form twice and no script touches two slots. If the leave finds no ticket, someone
+paired the caller (or the ticket lapsed) a moment before: it does not move, and a retry in the
+old shard says which. A ticket never moves back: the caller's next join starts at home again.
+With one shard (the default) nothing ever moves.
 
 The session keeps the shard its ticket or match is in (``ChatSession.shard``); a match id names
 its shard (``pool_shards.of_match``), so calls by match id find it without that pointer.
