@@ -1,7 +1,10 @@
 """Direct calls between friends: ring, answer, and end a ringing call.
 
 A call is Redis state under the pool's hash tag (``keys.call``, one ``keys.call_line`` per side),
-written and ended by Lua scripts so that a call is answered or ended exactly once:
+written and ended by Lua scripts so that a call is answered or ended exactly once. With pool
+shards every call lives in the default shard (``other``), and so does the match it becomes: its
+two people may have different home shards, and the sessions (not this script) refuse a call to
+or from someone in a match elsewhere:
 
 * :func:`ring` (``lua/call_ring.lua``): both people free (no match, no other call) -> the call
   rings; the caller's socket tells the callee's socket (on any server) through the channel layer;
@@ -29,7 +32,7 @@ from django.utils.translation import gettext as _
 
 from matching.types import STAGE_FRIEND, FrameError, MatchingUnavailable, Pairing
 from profiles import selectors as profile_selectors
-from seendr import keys
+from seendr import keys, pool_shards
 from seendr.identity import Identity, user_identity_id
 from seendr.redis_state import astate, lua
 
@@ -204,7 +207,7 @@ async def accept(*, call: Call, me: str, my_channel: str, my_card: str, now: flo
                 call.call_id,
                 me,
                 repr(float(now)),
-                uuid.uuid4().hex,
+                pool_shards.new_match_id(pool_shards.default()),
                 int(settings.MATCH_CURRENT_TTL_SECONDS),
                 ENDED_CALL_TTL_SECONDS,
                 my_channel,

@@ -22,7 +22,7 @@ from matching.types import FrameError
 from profiles import friend_requests
 from profiles import selectors as profile_selectors
 from profiles import services as profile_services
-from seendr import keys
+from seendr import keys, pool_shards
 from seendr.identity import Identity, user_identity_id
 from seendr.redis_state import astate, state
 
@@ -134,8 +134,10 @@ def friend_list(*, user_id: int, now: float | None = None) -> list[dict[str, Any
     pipe = state().pipeline(transaction=False)
     pipe.zmscore(keys.presence_online(), identity_ids)
     pipe.zmscore(keys.banned(), identity_ids)
-    pipe.mget([keys.current_match(i) for i in identity_ids])
-    seen, bans, matches = pipe.execute()
+    for shard in pool_shards.names():  # a friend's match is in the shard it formed in
+        pipe.mget([keys.current_match(i, shard) for i in identity_ids])
+    seen, bans, *per_shard = pipe.execute()
+    matches = [next((m for m in found if m is not None), None) for found in zip(*per_shard, strict=True)]
     since = now - settings.PRESENCE_WINDOW_SECONDS
     friends = []
     for user_id_, seen_at, banned_until, match_id in zip(ids, seen, bans, matches, strict=True):

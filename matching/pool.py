@@ -1,7 +1,8 @@
 """The live matching pool (asyncio): who waits, who talks to whom, and the atomic matcher.
 
-Everything lives in the state Redis under one hash tag (``keys.pool_tag()``), so every Lua
-script touches one Redis Cluster slot:
+Everything lives in the state Redis under one hash tag per pool shard (``keys.pool_tag(shard)``,
+``seendr.pool_shards``), so every Lua script touches one Redis Cluster slot. Every call takes the
+shard (``None``: the default one); moving a ticket between shards is ``matching.shards``' job:
 
 * ``pool_waiting`` / ``pool_interest(tag)`` / ``pool_language(lang)``: sets of waiting identity ids;
 * ``ticket(id)``: one compact string per waiting identity (join time, preferences, channel,
@@ -46,7 +47,6 @@ import json
 import logging
 import os
 import socket
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,7 +66,7 @@ from matching.types import (
     Preferences,
     Queued,
 )
-from seendr import keys, redis_state
+from seendr import keys, pool_shards, redis_state
 
 logger = logging.getLogger(__name__)
 
@@ -88,28 +88,28 @@ async def _arun(script: str, keys_: list[str], args: list[Any]) -> Any:
 # --- Calls of match.lua (also pipelined as they are by tests and benchmarks) ----------------
 
 
-def _match_keys(identity_id: str, now: float) -> list[str]:
+def _match_keys(identity_id: str, now: float, shard: str | None) -> list[str]:
     minute = int(now // 60)
     return [
-        keys.ticket(identity_id),
-        keys.current_match(identity_id),
-        keys.pool_waiting(),
-        keys.banned(),
-        keys.recent_partners(identity_id),
-        keys.blocks(identity_id),
-        keys.pool_live_matches(),
-        keys.matches_per_minute(minute),
-        keys.match_waits_per_minute(minute),
+        keys.ticket(identity_id, shard),
+        keys.current_match(identity_id, shard),
+        keys.pool_waiting(shard),
+        keys.banned(shard),
+        keys.recent_partners(identity_id, shard),
+        keys.blocks(identity_id, shard),
+        keys.pool_live_matches(shard),
+        keys.matches_per_minute(minute, shard),
+        keys.match_waits_per_minute(minute, shard),
     ]
 
 
-def _match_args(mode: str, identity_id: str, now: float) -> list[Any]:
+def _match_args(mode: str, identity_id: str, now: float, shard: str | None) -> list[Any]:
     return [
-        keys.pool_tag(),
+        keys.pool_tag(shard),
         mode,
         identity_id,
         repr(float(now)),
-        uuid.uuid4().hex,
+        pool_shards.new_match_id(pool_shards.default() if shard is None else shard),
         int(settings.TICKET_TTL_SECONDS),
         int(settings.MATCH_CURRENT_TTL_SECONDS),
         repr(float(settings.MATCH_INTEREST_SECONDS)),
@@ -146,19 +146,25 @@ def ticket_body(*, prefs: Preferences, channel_name: str, card_json: str = "") -
 
 
 def join_call(
-    *, identity_id: str, prefs: Preferences, channel_name: str, now: float, card_json: str = ""
+    *,
+    identity_id: str,
+    prefs: Preferences,
+    channel_name: str,
+    now: float,
+    card_json: str = "",
+    shard: str | None = None,
 ) -> tuple[list, list]:
-    """(keys, args) of a ``join`` run of match.lua."""
+    """(keys, args) of a ``join`` run of match.lua in one pool shard (``None``: the default)."""
     _check_identity(identity_id)
-    args = _match_args("join", identity_id, now)
+    args = _match_args("join", identity_id, now, shard)
     args.append(ticket_body(prefs=prefs, channel_name=channel_name, card_json=card_json))
-    return _match_keys(identity_id, now), args
+    return _match_keys(identity_id, now, shard), args
 
 
-def retry_call(*, identity_id: str, now: float) -> tuple[list, list]:
+def retry_call(*, identity_id: str, now: float, shard: str | None = None) -> tuple[list, list]:
     """(keys, args) of a ``retry`` run of match.lua."""
     _check_identity(identity_id)
-    return _match_keys(identity_id, now), _match_args("retry", identity_id, now)
+    return _match_keys(identity_id, now, shard), _match_args("retry", identity_id, now, shard)
 
 
 def _split(value: str | None) -> tuple[str, ...]:
@@ -209,7 +215,15 @@ def match_reply(reply: Sequence[str]) -> Matched | Queued | Banned:
 
 
 async def join(
-    *, identity_id: str, prefs: Preferences, channel_name: str, now: float, card_json: str = ""
+    *,
+    identity_id: str,
+    prefs: Preferences,
+    channel_name: str,
+    now: float,
+    card_json: str = "",
+    shard: str | None = None,
+    joined_at: float | None = None,
+    recent: str | None = None,
 ) -> Matched | Queued | Banned:
     """One atomic Lua call: pair with a compatible waiting ticket, or add/refresh the caller's ticket.
 
@@ -217,30 +231,57 @@ async def join(
     ``card_json`` is the caller's public card, handed to whoever it is paired with. Joining while
     queued refreshes the same ticket (new preferences and channel, original join time). Raises
     AlreadyMatched if the identity is in a live match, MatchingUnavailable if Redis fails.
+
+    ``joined_at``: a ticket moving in from another shard keeps its wait (so its widening stage):
+    its ticket is written first with that join time, which the join keeps. Until the join adds
+    it to the shard's sets no matcher can sample it. ``recent``: the recent-partners string it
+    brings along (its cooldown), written beside it.
     """
     keys_, args = join_call(
-        identity_id=identity_id, prefs=prefs, channel_name=channel_name, now=now, card_json=card_json
+        identity_id=identity_id,
+        prefs=prefs,
+        channel_name=channel_name,
+        now=now,
+        card_json=card_json,
+        shard=shard,
     )
-    return match_reply(await _arun("match", keys_, args))
+    if joined_at is None:
+        return match_reply(await _arun("match", keys_, args))
+    script = redis_state.lua("matching", "match")
+    client = redis_state.astate()
+
+    async def send() -> list:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.set(keys_[0], f"{float(joined_at)!r}\t{args[-1]}", ex=int(settings.TICKET_TTL_SECONDS))
+            if recent:
+                pipe.set(keys_[4], recent, ex=int(settings.MATCH_COOLDOWN_SECONDS))
+            script.queue(pipe, keys_, args)
+            return await pipe.execute(raise_on_error=False)
+
+    try:
+        replies = await redis_state.aexecute_with_scripts(client, [script], send)
+    except redis.exceptions.RedisError as exc:
+        raise _unavailable(exc) from exc
+    return match_reply(replies[-1])
 
 
-async def retry(*, identity_id: str, now: float) -> Matched | Queued | Banned:
+async def retry(*, identity_id: str, now: float, shard: str | None = None) -> Matched | Queued | Banned:
     """Re-run the matcher for a queued identity with its stored ticket (same atomic script).
 
     Raises AlreadyMatched when another joiner paired the caller meanwhile, NotQueued when the
     ticket is gone, or MatchingUnavailable.
     """
-    return match_reply(await _arun("match", *retry_call(identity_id=identity_id, now=now)))
+    return match_reply(await _arun("match", *retry_call(identity_id=identity_id, now=now, shard=shard)))
 
 
-def leave_call(*, identity_id: str) -> tuple[list, list]:
+def leave_call(*, identity_id: str, shard: str | None = None) -> tuple[list, list]:
     """(keys, args) of leave.lua."""
-    return [keys.ticket(identity_id), keys.pool_waiting()], [keys.pool_tag(), identity_id]
+    return [keys.ticket(identity_id, shard), keys.pool_waiting(shard)], [keys.pool_tag(shard), identity_id]
 
 
-async def leave_pool(*, identity_id: str) -> bool:
+async def leave_pool(*, identity_id: str, shard: str | None = None) -> bool:
     """Remove the caller's ticket and every pool-set membership. True if it was queued."""
-    return bool(await _arun("leave", *leave_call(identity_id=identity_id)))
+    return bool(await _arun("leave", *leave_call(identity_id=identity_id, shard=shard)))
 
 
 def _end_reply(reply: Sequence[str] | None) -> EndedMatch | None:
@@ -259,30 +300,38 @@ def _end_reply(reply: Sequence[str] | None) -> EndedMatch | None:
     )
 
 
-def end_call(*, identity_id: str, now: float, reason: str) -> tuple[list, list]:
+def end_call(*, identity_id: str, now: float, reason: str, shard: str | None = None) -> tuple[list, list]:
     """(keys, args) of end.lua."""
     return (
-        [keys.current_match(identity_id), keys.pool_live_matches()],
-        [keys.pool_tag(), identity_id, repr(float(now)), int(settings.MATCH_ENDED_TTL_SECONDS), reason],
+        [keys.current_match(identity_id, shard), keys.pool_live_matches(shard)],
+        [keys.pool_tag(shard), identity_id, repr(float(now)), int(settings.MATCH_ENDED_TTL_SECONDS), reason],
     )
 
 
-async def end_match(*, identity_id: str, now: float, reason: str = "") -> EndedMatch | None:
+async def end_match(
+    *, identity_id: str, now: float, reason: str = "", shard: str | None = None
+) -> EndedMatch | None:
     """Atomically end the caller's live match for BOTH sides; None if the caller is in none.
 
     Deletes both current-match keys (only where they still point to this match), stamps
     ``ended_at``/``ended_by``/``end_reason`` on the live_match hash and keeps it for
     ``MATCH_ENDED_TTL_SECONDS``. Idempotent: the second call (from either side) returns None.
     """
-    return _end_reply(await _arun("end", *end_call(identity_id=identity_id, now=now, reason=reason)))
+    return _end_reply(
+        await _arun("end", *end_call(identity_id=identity_id, now=now, reason=reason, shard=shard))
+    )
 
 
-def heartbeat_call(*, identity_id: str, now: float) -> tuple[list, list]:
+def heartbeat_call(*, identity_id: str, now: float, shard: str | None = None) -> tuple[list, list]:
     """(keys, args) of ``heartbeat.lua`` for one identity, for the process heartbeat's pipeline."""
     return (
-        [keys.ticket(identity_id), keys.current_match(identity_id), keys.pool_live_matches()],
         [
-            keys.pool_tag(),
+            keys.ticket(identity_id, shard),
+            keys.current_match(identity_id, shard),
+            keys.pool_live_matches(shard),
+        ],
+        [
+            keys.pool_tag(shard),
             int(settings.TICKET_TTL_SECONDS),
             int(settings.MATCH_CURRENT_TTL_SECONDS),
             repr(float(now)),
@@ -290,16 +339,16 @@ def heartbeat_call(*, identity_id: str, now: float) -> tuple[list, list]:
     )
 
 
-async def heartbeat(*, identity_id: str, now: float) -> None:
+async def heartbeat(*, identity_id: str, now: float, shard: str | None = None) -> None:
     """Refresh the TTLs of the caller's ticket and of its current match (keys + live_match hash)."""
-    await _arun("heartbeat", *heartbeat_call(identity_id=identity_id, now=now))
+    await _arun("heartbeat", *heartbeat_call(identity_id=identity_id, now=now, shard=shard))
 
 
-async def current_match(*, identity_id: str) -> tuple[str, str, str] | None:
-    """(match_id, partner_id, partner_channel) of the caller's live match, or None."""
+async def current_match(*, identity_id: str, shard: str | None = None) -> tuple[str, str, str] | None:
+    """(match_id, partner_id, partner_channel) of the caller's live match in a shard, or None."""
     client = redis_state.astate()
     try:
-        mid = await client.get(keys.current_match(identity_id))
+        mid = await client.get(keys.current_match(identity_id, shard))
         record = (
             await client.hmget(keys.live_match(mid), ["a", "b", "chan_a", "chan_b", "ended_at"])
             if mid

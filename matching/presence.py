@@ -27,7 +27,7 @@ import redis
 from django.conf import settings
 
 from matching.types import MatchingUnavailable
-from seendr import keys
+from seendr import keys, pool_shards
 from seendr.redis_state import astate, state
 
 log = logging.getLogger(__name__)
@@ -98,12 +98,13 @@ def pool_counts(*, now: float | None = None) -> dict[str, int]:
     since = (time.time() if now is None else now) - settings.MATCH_CURRENT_TTL_SECONDS
     try:
         pipe = state().pipeline(transaction=False)
-        pipe.scard(keys.pool_waiting())
-        pipe.zcount(keys.pool_live_matches(), since, "+inf")
-        waiting, live = pipe.execute()
+        for shard in pool_shards.names():  # summed over the pool's shards
+            pipe.scard(keys.pool_waiting(shard))
+            pipe.zcount(keys.pool_live_matches(shard), since, "+inf")
+        replies = pipe.execute()
     except redis.exceptions.RedisError as exc:
         raise MatchingUnavailable("Matching is temporarily unavailable.") from exc
-    return {"waiting": int(waiting), "in_call": 2 * int(live)}
+    return {"waiting": sum(map(int, replies[0::2])), "in_call": 2 * sum(map(int, replies[1::2]))}
 
 
 # --- The throttled broadcast --------------------------------------------------------------

@@ -40,7 +40,7 @@ from moderation import services as moderation_services
 from profiles import interests as interest_tags
 from profiles import selectors as profile_selectors
 from seendr import identity as identities
-from seendr import keys
+from seendr import keys, pool_shards
 from seendr.identity import IDENTITY_ID_MAX_LENGTH, Identity
 from seendr.redis_state import aexecute_with_scripts, astate, lua, state
 
@@ -114,14 +114,18 @@ card_for_id = database_sync_to_async(card_for_id_sync)
 # --- Bans and the one-socket rule -----------------------------------------------------------
 
 
-async def ban_until(*, identity_id: str, now: float, network: str = "") -> float | None:
+async def ban_until(
+    *, identity_id: str, now: float, network: str = "", shard: str | None = None
+) -> float | None:
     """The expiry (unix seconds) of a ban in force on this identity or on the network it comes
-    from, else None. One Redis round trip; Postgres decides when the mirror was lost (an empty
-    restart) or when an account meets a banned network (only accounts newer than the ban)."""
+    from, else None. One Redis round trip to the ban mirror of ``shard`` (the one the caller is
+    about to join, so a shard that lost its mirror is noticed and rebuilt); Postgres decides when
+    the mirror was lost (an empty restart) or when an account meets a banned network (only
+    accounts newer than the ban)."""
     pipe = astate().pipeline(transaction=False)
-    pipe.exists(keys.ban_mirror_ready())
-    pipe.zscore(keys.banned(), identity_id)
-    pipe.zscore(keys.banned_networks(), network or "-")
+    pipe.exists(keys.ban_mirror_ready(shard))
+    pipe.zscore(keys.banned(shard), identity_id)
+    pipe.zscore(keys.banned_networks(shard), network or "-")
     ready, own, on_network = await pipe.execute()
     if ready:
         if own is not None and float(own) > now:
@@ -169,6 +173,7 @@ class SocketBeat:
     partner_id: str | None = None  # matched: whose socket record to check
     partner_channel: str | None = None
     match_id: str | None = None
+    shard: str | None = None  # the pool shard its ticket or match is in (None: the default)
 
 
 @dataclass(frozen=True)
@@ -201,10 +206,10 @@ async def heartbeat_sockets(*, sockets: Sequence[SocketBeat], now: float) -> lis
                 )
             for s in sockets:
                 if s.in_pool:
-                    beat.queue(pipe, *pool.heartbeat_call(identity_id=s.identity_id, now=now))
+                    beat.queue(pipe, *pool.heartbeat_call(identity_id=s.identity_id, now=now, shard=s.shard))
             for s in sockets:
                 if s.partner_id is not None:
-                    pipe.get(keys.current_match(s.identity_id))
+                    pipe.get(keys.current_match(s.identity_id, s.shard))
                     pipe.get(keys.socket_owner(s.partner_id))
             presence.queue_touch(pipe, identity_ids=[s.identity_id for s in sockets], now=now)
             return await pipe.execute(raise_on_error=False)
@@ -295,44 +300,75 @@ def public_card(card: dict[str, Any]) -> dict[str, Any]:
     return {k: card[k] if card.get(k) is not None else defaults[k] for k in CARD_FIELDS}
 
 
-async def leave(*, identity_id: str) -> bool:
-    """Take the caller out of the waiting pool. True if it was queued."""
-    return await pool.leave_pool(identity_id=identity_id)
+async def leave(*, identity_id: str, shard: str | None = None) -> bool:
+    """Take the caller out of the waiting pool (of one shard). True if it was queued."""
+    return await pool.leave_pool(identity_id=identity_id, shard=shard)
 
 
-async def current_match(*, identity_id: str) -> tuple[str, str, str] | None:
+async def current_match(*, identity_id: str, shard: str | None = None) -> tuple[str, str, str] | None:
     """(match_id, partner_id, partner_channel) of the caller's live match, or None."""
-    return await pool.current_match(identity_id=identity_id)
+    return await pool.current_match(identity_id=identity_id, shard=shard)
 
 
 async def join(
-    *, identity_id: str, prefs: Preferences, channel_name: str, card: str, now: float, channel_layer: Any
+    *,
+    identity_id: str,
+    prefs: Preferences,
+    channel_name: str,
+    card: str,
+    now: float,
+    channel_layer: Any,
+    shard: str | None = None,
+    joined_at: float | None = None,
+    recent: str | None = None,
 ) -> JoinOutcome:
-    """Pair the caller or queue it; ``Matched`` as the initiator has already told the partner.
+    """Pair the caller or queue it (in one pool shard); ``Matched`` as the initiator has already
+    told the partner. ``joined_at``, ``recent``: the wait and the recent partners a ticket moving
+    in from another shard keeps (``matching.shards``).
 
     Recovery: a live match recorded for this very socket (someone paired it a moment ago) is
     taken up; a live match of an older socket of the identity is ended first, then it joins.
     """
-    try:
-        outcome = await pool.join(
-            identity_id=identity_id, prefs=prefs, channel_name=channel_name, now=now, card_json=card
+
+    async def attempt() -> JoinOutcome:
+        return await pool.join(
+            identity_id=identity_id,
+            prefs=prefs,
+            channel_name=channel_name,
+            now=now,
+            card_json=card,
+            shard=shard,
+            joined_at=joined_at,
+            recent=recent,
         )
+
+    try:
+        outcome = await attempt()
     except AlreadyMatched as exc:
         if exc.channel == channel_name:
             return Matched(exc.pairing)
         await finish_match(
-            identity_id=identity_id, reason=EndReason.DISCONNECT, now=now, channel_layer=channel_layer
+            identity_id=identity_id,
+            reason=EndReason.DISCONNECT,
+            now=now,
+            channel_layer=channel_layer,
+            shard=shard,
         )
-        outcome = await pool.join(
-            identity_id=identity_id, prefs=prefs, channel_name=channel_name, now=now, card_json=card
-        )
+        outcome = await attempt()
     return await _announced(
         outcome, identity_id=identity_id, channel_name=channel_name, card=card, channel_layer=channel_layer
     )
 
 
 async def retry(
-    *, identity_id: str, prefs: Preferences, channel_name: str, card: str, now: float, channel_layer: Any
+    *,
+    identity_id: str,
+    prefs: Preferences,
+    channel_name: str,
+    card: str,
+    now: float,
+    channel_layer: Any,
+    shard: str | None = None,
 ) -> JoinOutcome:
     """Re-run the matcher for a waiting socket (at a widening boundary or on its timer).
 
@@ -340,7 +376,7 @@ async def retry(
     -> join again, unless a newer socket of the identity took over (``Replaced``).
     """
     try:
-        outcome = await pool.retry(identity_id=identity_id, now=now)
+        outcome = await pool.retry(identity_id=identity_id, now=now, shard=shard)
     except AlreadyMatched as exc:
         return Matched(exc.pairing) if exc.channel == channel_name else Replaced()
     except NotQueued:
@@ -353,6 +389,7 @@ async def retry(
             card=card,
             now=now,
             channel_layer=channel_layer,
+            shard=shard,
         )
     return await _announced(
         outcome, identity_id=identity_id, channel_name=channel_name, card=card, channel_layer=channel_layer
@@ -411,6 +448,7 @@ async def finish_match(
     channel_layer: Any,
     ended_by: str | None = None,
     names: dict[str, str] | None = None,
+    shard: str | None = None,
 ) -> EndedMatch | None:
     """End the caller's live match, tell the partner at once, and queue the history write.
 
@@ -418,7 +456,7 @@ async def finish_match(
     partner when the caller noticed the partner's socket died). Returns None when the caller was
     in no match (someone else ended it first: the pool makes the end happen once).
     """
-    ended = await pool.end_match(identity_id=identity_id, now=now, reason=reason)
+    ended = await pool.end_match(identity_id=identity_id, now=now, reason=reason, shard=shard)
     if ended is None:
         return None
     try:
@@ -577,44 +615,55 @@ def record_matches(payloads: Sequence[dict[str, Any]]) -> list[Match]:
 
 
 def remove_from_pool(*, identity_id: str) -> bool:
-    """Take an identity out of the waiting pool now (a ban). True if it was queued."""
-    keys_, args = pool.leave_call(identity_id=identity_id)
-    return bool(lua("matching", "leave").run(state(), keys_, args))
+    """Take an identity out of the waiting pool now (a ban), whichever shard it waits in. True if
+    it was queued."""
+    script = lua("matching", "leave")
+    removed = False
+    for shard in pool_shards.names():
+        keys_, args = pool.leave_call(identity_id=identity_id, shard=shard)
+        removed = bool(script.run(state(), keys_, args)) or removed
+    return removed
 
 
 def sweep_pool(*, now: float) -> dict[str, int]:
-    """SCAN the pool sets and drop members whose ticket expired; forget lapsed live matches.
+    """SCAN the pool sets of every shard and drop members whose ticket expired; forget lapsed
+    live matches.
 
     Returns ``{"sets": scanned sets, "members": members checked, "removed": ghosts removed,
     "live_expired": lapsed live-match entries dropped}``. Cost is O(pool); run from a beat task.
     """
+    counts = {"sets": 0, "members": 0, "removed": 0, "live_expired": 0}
+    try:
+        for shard in pool_shards.names():
+            _sweep_shard(shard, now=now, counts=counts)
+    except redis.exceptions.RedisError as exc:
+        raise MatchingUnavailable("Matching is temporarily unavailable.") from exc
+    return counts
+
+
+def _sweep_shard(shard: str, *, now: float, counts: dict[str, int]) -> None:
     client = state()
     script = lua("matching", "sweep")
-    tag = keys.pool_tag()
-    counts = {"sets": 0, "members": 0, "removed": 0, "live_expired": 0}
+    tag = keys.pool_tag(shard)
 
     def sweep(set_key: str, batch: list[str]) -> None:
         counts["removed"] += script.run(client, [set_key], [tag, *batch])
         counts["members"] += len(batch)
 
-    try:
-        for pattern in keys.pool_set_patterns():
-            for set_key in client.scan_iter(match=pattern, count=500):
-                counts["sets"] += 1
-                batch: list[str] = []
-                for member in client.sscan_iter(set_key, count=500):
-                    batch.append(member)
-                    if len(batch) >= 500:
-                        sweep(set_key, batch)
-                        batch = []
-                if batch:
+    for pattern in keys.pool_set_patterns(shard):
+        for set_key in client.scan_iter(match=pattern, count=500):
+            counts["sets"] += 1
+            batch: list[str] = []
+            for member in client.sscan_iter(set_key, count=500):
+                batch.append(member)
+                if len(batch) >= 500:
                     sweep(set_key, batch)
-        counts["live_expired"] = client.zremrangebyscore(
-            keys.pool_live_matches(), "-inf", f"({now - settings.MATCH_CURRENT_TTL_SECONDS}"
-        )
-    except redis.exceptions.RedisError as exc:
-        raise MatchingUnavailable("Matching is temporarily unavailable.") from exc
-    return counts
+                    batch = []
+            if batch:
+                sweep(set_key, batch)
+    counts["live_expired"] += client.zremrangebyscore(
+        keys.pool_live_matches(shard), "-inf", f"({now - settings.MATCH_CURRENT_TTL_SECONDS}"
+    )
 
 
 def _record_talk_time(match: Match) -> None:

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from matching import actions, friends, heartbeats, ice, presence, services
+from matching import actions, friends, heartbeats, ice, presence, services, shards
 from matching.call_line import CallLine
 from matching.models import EndReason
 from matching.types import (
@@ -49,7 +49,7 @@ from matching.types import (
     Queued,
     Replaced,
 )
-from seendr import keys
+from seendr import keys, pool_shards
 from seendr.identity import Identity, user_identity_id
 from seendr.translation import detection
 
@@ -103,6 +103,7 @@ class ChatSession:
         self.last_match: LiveMatch | None = None
         self.prefs: Preferences | None = None
         self.stage_sent: str | None = None
+        self.shard: str | None = None  # the pool shard its ticket or match is in (matching.shards)
         self.closed = False
         self.replaced = False
         self._lock = asyncio.Lock()
@@ -143,10 +144,7 @@ class ChatSession:
         await self.channel_layer.group_send(
             keys.identity_group(ident), {"type": "identity.replaced", "channel": self.channel_name}
         )
-        await services.finish_match(
-            identity_id=ident, reason=EndReason.DISCONNECT, now=now, channel_layer=self.channel_layer
-        )
-        await services.leave(identity_id=ident)
+        await shards.clear(identity_id=ident, now=now, channel_layer=self.channel_layer)
         await presence.touch(identity_id=ident, now=now)
         await self.send(
             {
@@ -335,11 +333,16 @@ class ChatSession:
         self.stage_sent = None
         now = time.time()
         # A ban of this identity, or a network ban that began after the socket opened.
-        until = await services.ban_until(identity_id=self.identity.id, now=now, network=self.network)
+        until = await services.ban_until(
+            identity_id=self.identity.id,
+            now=now,
+            network=self.network,
+            shard=pool_shards.home(self.prefs.lang),
+        )
         if until is not None:
             await self._banned(until, "banned")
             return
-        outcome = await services.join(
+        outcome, self.shard = await shards.join(
             identity_id=self.identity.id,
             prefs=self.prefs,
             channel_name=self.channel_name,
@@ -410,7 +413,8 @@ class ChatSession:
 
     async def _retry(self) -> bool:
         assert self.prefs is not None
-        outcome = await services.retry(
+        outcome, self.shard = await shards.retry(
+            shard=self.shard or pool_shards.default(),
             identity_id=self.identity.id,
             prefs=self.prefs,
             channel_name=self.channel_name,
@@ -431,6 +435,7 @@ class ChatSession:
             card = await services.card_for_id(pairing.partner_id)
         public = services.public_card(card)
         self.state = MATCHED
+        self.shard = pool_shards.of_match(pairing.match_id)
         self.match = LiveMatch(
             match_id=pairing.match_id,
             partner_id=pairing.partner_id,
@@ -464,6 +469,7 @@ class ChatSession:
             channel_layer=self.channel_layer,
             ended_by=ended_by,
             names=names,
+            shard=self.shard,
         )
         self._forget_match()
 
@@ -482,7 +488,7 @@ class ChatSession:
         self._wait_task = None
         was_waiting = self.state == WAITING
         if was_waiting:
-            await services.leave(identity_id=self.identity.id)
+            await services.leave(identity_id=self.identity.id, shard=self.shard)
         if self.state == MATCHED or was_waiting:
             # Waiting: a joiner may have paired us a moment before we left; end that too.
             await self._finish(reason)
@@ -515,6 +521,7 @@ class ChatSession:
             partner_id=match.partner_id if match is not None else None,
             partner_channel=match.partner_channel if match is not None else None,
             match_id=match.match_id if match is not None else None,
+            shard=self.shard,
         )
 
     async def after_beat(self, entry: services.SocketBeat, result: services.BeatResult) -> None:
@@ -540,7 +547,7 @@ class ChatSession:
 
     async def _check_partner(self, match: LiveMatch) -> None:
         """End a match whose partner vanished without a word (its server died)."""
-        current = await services.current_match(identity_id=self.identity.id)
+        current = await services.current_match(identity_id=self.identity.id, shard=self.shard)
         if current is None or current[0] != match.match_id:
             self._forget_match()
             await self.send({"type": "partner_left", "reason": "disconnect"})
@@ -568,6 +575,7 @@ class ChatSession:
                     reason=EndReason.LEAVE,
                     now=time.time(),
                     channel_layer=self.channel_layer,
+                    shard=pool_shards.of_match(str(event["match_id"])),
                 )
                 return
             await self._matched(services.passive_pairing(event=event))

@@ -1,8 +1,9 @@
 """Matching's own numbers: matches formed per minute and how long each side waited.
 
-The matcher (``lua/match.lua``) writes per-minute keys; these reads serve ``matching_stats`` and the
-ops pages. :func:`match_totals` folds finished minutes into cumulative totals with
-``lua/match_stats.lua`` (bookkeeping, idempotent), so /metrics can expose monotonic counters.
+The matcher (``lua/match.lua``) writes per-minute keys in each pool shard; these reads sum the
+shards and serve ``matching_stats`` and the ops pages. :func:`match_totals` folds finished minutes
+into cumulative totals with ``lua/match_stats.lua`` (bookkeeping, idempotent; per shard, then
+summed), so /metrics can expose monotonic counters.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from seendr import keys
+from seendr import keys, pool_shards
 from seendr.redis_state import lua, state
 
 # Upper bounds (seconds) of the time-to-match histogram.
@@ -29,8 +30,9 @@ def matches_series(*, now: float, minutes: int = 60) -> list[tuple[int, int]]:
     """``[(minute, matches formed)]`` for the last ``minutes`` minutes, oldest first, this one last."""
     last = minute_of(now)
     span = list(range(last - minutes + 1, last + 1))
-    values = state().mget([keys.matches_per_minute(m) for m in span])
-    return [(m, int(v or 0)) for m, v in zip(span, values, strict=True)]
+    # One MGET per shard (its keys share a slot; a Cluster pipeline refuses MGET).
+    per_shard = [state().mget([keys.matches_per_minute(m, s) for m in span]) for s in pool_shards.names()]
+    return [(m, sum(int(v or 0) for v in values)) for m, *values in zip(span, *per_shard, strict=True)]
 
 
 def rolling_last_minute(series: list[tuple[int, int]], *, now: float) -> int:
@@ -46,8 +48,9 @@ def recent_waits(*, now: float, seconds: int = 60) -> list[float]:
     last = minute_of(now)
     first = minute_of(now - seconds)
     pipe = state().pipeline(transaction=False)
-    for m in range(first, last + 1):
-        pipe.lrange(keys.match_waits_per_minute(m), 0, -1)
+    for shard in pool_shards.names():
+        for m in range(first, last + 1):
+            pipe.lrange(keys.match_waits_per_minute(m, shard), 0, -1)
     waits: list[float] = []
     for chunk in pipe.execute():
         for raw in chunk:
@@ -74,19 +77,28 @@ class MatchTotals:
 
 
 def match_totals(*, now: float) -> MatchTotals:
-    last = minute_of(now)
-    first = last - HISTORY_MINUTES + 1
-    script_keys = [keys.match_stats_totals()]
-    for m in range(first, last + 1):
-        script_keys += [keys.matches_per_minute(m), keys.match_waits_per_minute(m)]
-    bounds = [repr(float(b)) for b in WAIT_BUCKETS]
-    raw = lua("matching", "match_stats").run(
-        state(), script_keys, [first, last - FOLD_LAG_MINUTES + 1, *bounds]
-    )
-    count, waits, wait_sum, *per_bucket = raw
+    """The totals of every pool shard (each folds its own minutes, in one slot), summed."""
+    count, waits, wait_sum = 0, 0, 0.0
+    per_bucket = [0] * (len(WAIT_BUCKETS) + 1)
+    for shard in pool_shards.names():
+        c, w, ws, *buckets = _fold_shard(shard, now=now)
+        count, waits, wait_sum = count + int(c), waits + int(w), wait_sum + float(ws)
+        per_bucket = [a + int(b) for a, b in zip(per_bucket, buckets, strict=True)]
     cumulative: list[tuple[float, int]] = []
     running = 0
     for bound, n in zip([*WAIT_BUCKETS, float("inf")], per_bucket, strict=True):
-        running += int(n)
+        running += n
         cumulative.append((float(bound), running))
-    return MatchTotals(matches=int(count), waits=int(waits), wait_sum=float(wait_sum), buckets=cumulative)
+    return MatchTotals(matches=count, waits=waits, wait_sum=wait_sum, buckets=cumulative)
+
+
+def _fold_shard(shard: str, *, now: float) -> list:
+    last = minute_of(now)
+    first = last - HISTORY_MINUTES + 1
+    script_keys = [keys.match_stats_totals(shard)]
+    for m in range(first, last + 1):
+        script_keys += [keys.matches_per_minute(m, shard), keys.match_waits_per_minute(m, shard)]
+    bounds = [repr(float(b)) for b in WAIT_BUCKETS]
+    return lua("matching", "match_stats").run(
+        state(), script_keys, [first, last - FOLD_LAG_MINUTES + 1, *bounds]
+    )

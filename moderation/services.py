@@ -36,7 +36,7 @@ from moderation.models import (
 )
 from profiles import services as profile_services
 from seendr import identity as identities
-from seendr import keys, networks
+from seendr import keys, networks, pool_shards
 from seendr.errors import ServiceError
 from seendr.identity import Identity, user_id_from_identity
 from seendr.redis_state import state
@@ -208,27 +208,31 @@ def _expiry_score(until: dt.datetime | None) -> float:
     return selectors.FOREVER_SCORE if until is None else until.timestamp()
 
 
+def _mirror_entry(key_of, member: str, expiry: float | None) -> None:
+    """Write one ban mirror entry to every pool shard (each shard's matcher reads its own copy)."""
+    pipe = state().pipeline(transaction=False)
+    for shard in pool_shards.names():
+        if expiry is None:
+            pipe.zrem(key_of(shard), member)
+        else:
+            pipe.zadd(key_of(shard), {member: expiry})
+    pipe.execute()
+
+
 def sync_ban_entry(*, identity_id: str) -> float | None:
-    """Make ``keys.banned()`` agree with Postgres for one identity; returns the expiry written."""
+    """Make ``keys.banned()`` of every pool shard agree with Postgres for one identity; returns
+    the expiry written."""
     expiry = selectors.ban_expiry_from_db(identity_id=identity_id)
-    client = state()
-    if expiry is None:
-        client.zrem(keys.banned(), identity_id)
-    else:
-        client.zadd(keys.banned(), {identity_id: expiry})
+    _mirror_entry(keys.banned, identity_id, expiry)
     return expiry
 
 
 def sync_network_entry(*, ip_hash: str) -> float | None:
-    """Make ``keys.banned_networks()`` agree with Postgres for one network hash."""
+    """Make ``keys.banned_networks()`` of every pool shard agree with Postgres for one network."""
     if not ip_hash:
         return None
     expiry = selectors.network_ban_expiry_from_db(ip_hash=ip_hash)
-    client = state()
-    if expiry is None:
-        client.zrem(keys.banned_networks(), ip_hash)
-    else:
-        client.zadd(keys.banned_networks(), {ip_hash: expiry})
+    _mirror_entry(keys.banned_networks, ip_hash, expiry)
     return expiry
 
 
@@ -347,8 +351,8 @@ def lift_ban(*, ban_id: int, moderator, note: str = "") -> Ban:
 
 
 def rebuild_ban_set() -> int:
-    """Restore ``keys.banned()`` and ``keys.banned_networks()`` from Postgres (after a Redis
-    flush), then mark the mirror complete; returns active identity entries.
+    """Restore ``keys.banned()`` and ``keys.banned_networks()`` of every pool shard from Postgres
+    (after a Redis flush), then mark each shard's mirror complete; returns active identity entries.
 
     Adds every active ban, then removes members Postgres no longer backs (re-reading each one,
     so a ban committed meanwhile survives).
@@ -356,16 +360,25 @@ def rebuild_ban_set() -> int:
     wanted = selectors.active_ban_expiries()
     wanted_networks = selectors.active_network_expiries()
     client = state()
-    if wanted:
-        client.zadd(keys.banned(), wanted)
-    if wanted_networks:
-        client.zadd(keys.banned_networks(), wanted_networks)
-    for identity_id in set(client.zrange(keys.banned(), 0, -1)) - set(wanted):
-        sync_ban_entry(identity_id=identity_id)
-    for ip_hash in set(client.zrange(keys.banned_networks(), 0, -1)) - set(wanted_networks):
-        sync_network_entry(ip_hash=ip_hash)
-    client.set(keys.ban_mirror_ready(), str(int(time.time())))
+    for shard in pool_shards.names():
+        if wanted:
+            client.zadd(keys.banned(shard), wanted)
+        if wanted_networks:
+            client.zadd(keys.banned_networks(shard), wanted_networks)
+        for identity_id in set(client.zrange(keys.banned(shard), 0, -1)) - set(wanted):
+            sync_ban_entry(identity_id=identity_id)
+        for ip_hash in set(client.zrange(keys.banned_networks(shard), 0, -1)) - set(wanted_networks):
+            sync_network_entry(ip_hash=ip_hash)
+        client.set(keys.ban_mirror_ready(shard), str(int(time.time())))
     return len(wanted)
+
+
+def ban_mirror_complete() -> bool:
+    """Whether every pool shard still holds its ban mirror (its readiness marker)."""
+    pipe = state().pipeline(transaction=False)
+    for shard in pool_shards.names():
+        pipe.exists(keys.ban_mirror_ready(shard))
+    return all(pipe.execute())
 
 
 # One rebuild at a time after a loss; everyone else asks Postgres meanwhile.
@@ -377,7 +390,7 @@ def restore_ban_mirror() -> bool:
     single ban written since then must not pass for the whole set). True if this call rebuilt."""
     client = state()
     try:
-        if client.exists(keys.ban_mirror_ready()):
+        if ban_mirror_complete():
             return False
         if not client.set(keys.ban_mirror_lock(), "1", nx=True, ex=MIRROR_RESTORE_LOCK_SECONDS):
             return False
@@ -423,9 +436,11 @@ def ban_expiry(*, identity_id: str, network: str = "", now: float | None = None)
 def prune_expired_bans(*, now: float | None = None) -> int:
     """Drop expired members from the ban mirror (every reader already ignores them)."""
     now = timezone.now().timestamp() if now is None else now
-    client = state()
-    client.zremrangebyscore(keys.banned_networks(), "-inf", now)
-    return int(client.zremrangebyscore(keys.banned(), "-inf", now))
+    pipe = state().pipeline(transaction=False)
+    for shard in pool_shards.names():
+        pipe.zremrangebyscore(keys.banned_networks(shard), "-inf", now)
+        pipe.zremrangebyscore(keys.banned(shard), "-inf", now)
+    return int(pipe.execute()[1])  # the default shard's count: every shard holds the same
 
 
 def prune_evidence(*, now: dt.datetime | None = None) -> int:

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps
 from profiles import cache, tasks
 from profiles import interests as interest_tags
 from profiles.models import MAX_INTERESTS, Block, Friendship, Interest, Profile
-from seendr import keys
+from seendr import keys, pool_shards
 from seendr.identity import GUEST_TTL_SECONDS, is_identity_id, user_id_from_identity
 from seendr.redis_state import state
 
@@ -154,13 +154,15 @@ def block(*, blocker_id: str, blocked_id: str) -> bool:
     if blocker_id == blocked_id:
         raise ValueError("an identity cannot block itself")
     blocker_user_id = user_id_from_identity(blocker_id)
-    key = keys.blocks(blocker_id)
     if blocker_user_id is None:
-        pipe = state().pipeline()
-        pipe.sadd(key, blocked_id)
-        pipe.expire(key, GUEST_TTL_SECONDS)
-        added, _ = pipe.execute()
-        return bool(added)
+        added = False
+        for shard in pool_shards.names():  # every shard's matcher reads its own copy
+            key = keys.blocks(blocker_id, shard)
+            pipe = state().pipeline()
+            pipe.sadd(key, blocked_id)
+            pipe.expire(key, GUEST_TTL_SECONDS)
+            added = bool(pipe.execute()[0]) or added
+        return added
     blocked_user_id = user_id_from_identity(blocked_id)
     if blocked_user_id is not None and not get_user_model().objects.filter(pk=blocked_user_id).exists():
         blocked_user_id = None
@@ -170,14 +172,22 @@ def block(*, blocker_id: str, blocked_id: str) -> bool:
         defaults={"blocker_user_id": blocker_user_id, "blocked_user_id": blocked_user_id},
     )
     # Mirrored even when the row existed: the set may have been lost with a Redis flush.
-    transaction.on_commit(lambda: state().sadd(key, blocked_id))
+    transaction.on_commit(lambda: _mirror_block(blocker_id, blocked_id))
     if blocked_user_id is not None:
         unfriend(user_id=blocker_user_id, other_user_id=blocked_user_id)
     return created
 
 
+def _mirror_block(blocker_id: str, blocked_id: str) -> None:
+    pipe = state().pipeline(transaction=False)
+    for shard in pool_shards.names():
+        pipe.sadd(keys.blocks(blocker_id, shard), blocked_id)
+    pipe.execute()
+
+
 def rebuild_block_sets(*, batch_size: int = 1000) -> int:
-    """Re-add every account's blocks from Postgres to the state Redis; returns rows mirrored.
+    """Re-add every account's blocks from Postgres to the block sets of every pool shard, and
+    carry guests' block sets (Redis-only) into every shard; returns blocks mirrored.
 
     Only adds (blocks are never lifted), so a block made while this runs cannot be lost.
     """
@@ -189,11 +199,32 @@ def rebuild_block_sets(*, batch_size: int = 1000) -> int:
     count = 0
     pipe = state().pipeline(transaction=False)
     for blocker, blocked in rows.iterator(chunk_size=batch_size):
-        pipe.sadd(keys.blocks(blocker), blocked)
+        for shard in pool_shards.names():
+            pipe.sadd(keys.blocks(blocker, shard), blocked)
         count += 1
         if count % batch_size == 0:
             pipe.execute()
     pipe.execute()
+    return count + _carry_guest_blocks()
+
+
+def _carry_guest_blocks() -> int:
+    """Copy every guest's block set, in whichever pool layout it was written (``{pool}`` before
+    pool shards were turned on, a shard's), into every current shard, keeping its expiry.
+    Guests' blocks live only in Redis; returns the blocks found."""
+    client = state()
+    count = 0
+    for key in client.scan_iter(match=keys.guest_blocks_pattern(), count=500):
+        guest = key.rpartition(":blocks:")[2]
+        members, ttl = client.smembers(key), client.ttl(key)
+        if not members:
+            continue
+        for shard in pool_shards.names():
+            pipe = state().pipeline()  # one shard's key: SADD and EXPIRE together
+            pipe.sadd(keys.blocks(guest, shard), *members)
+            pipe.expire(keys.blocks(guest, shard), ttl if ttl > 0 else GUEST_TTL_SECONDS)
+            pipe.execute()
+        count += len(members)
     return count
 
 

@@ -9,7 +9,9 @@ decides the slot), so the state role may run on a Cluster unchanged:
 * ``{pool}``: the live matching pool, tickets, current matches, blocks, bans, match statistics
   (the matcher reads them all in one script), friend calls and call lines (answering a call
   creates a match in the same step), and the ban mirror's readiness marker (it must be lost
-  with the sets it vouches for);
+  with the sets it vouches for). With pool shards (``seendr.pool_shards``) each shard has all
+  of these under ``{pool.<shard>}``; every pool builder takes the shard (``None``: the default);
+
 * ``{<board>}``: every period of one leaderboard and its rebuild's temporary keys (a like's
   MULTI writes the day, week and all-time buckets; the rebuild RENAMEs over the live key).
 
@@ -22,6 +24,8 @@ and a key alone is always in one slot; those carry no tag, so they spread over t
 from __future__ import annotations
 
 from django.conf import settings
+
+from seendr import pool_shards
 
 
 def _p() -> str:
@@ -54,61 +58,72 @@ def otp(user_id: int) -> str:
 # --- Live matching pool (one hash tag) ----------------------------------------------------
 
 
-def pool_tag() -> str:
-    """The literal prefix every pool key shares; passed to Lua so it can build keys."""
-    return f"{_p()}{{pool}}:"
+def pool_tag(shard: str | None = None) -> str:
+    """The literal prefix every key of one pool shard shares; passed to Lua so it can build keys.
+
+    ``{pool}`` for the one shard of an unsharded pool, ``{pool.<name>}`` for a named shard;
+    ``shard=None`` is the default shard (``seendr.pool_shards``)."""
+    name = pool_shards.default() if shard is None else shard
+    return f"{_p()}{{pool.{name}}}:" if name else f"{_p()}{{pool}}:"
 
 
-def pool_waiting() -> str:
-    return f"{pool_tag()}waiting"
+def pool_waiting(shard: str | None = None) -> str:
+    return f"{pool_tag(shard)}waiting"
 
 
-def pool_interest(tag: str) -> str:
-    return f"{pool_tag()}interest:{tag}"
+def pool_interest(tag: str, shard: str | None = None) -> str:
+    return f"{pool_tag(shard)}interest:{tag}"
 
 
-def pool_language(lang: str) -> str:
-    return f"{pool_tag()}lang:{lang}"
+def pool_language(lang: str, shard: str | None = None) -> str:
+    return f"{pool_tag(shard)}lang:{lang}"
 
 
-def ticket(identity_id: str) -> str:
-    return f"{pool_tag()}ticket:{identity_id}"
+def ticket(identity_id: str, shard: str | None = None) -> str:
+    return f"{pool_tag(shard)}ticket:{identity_id}"
 
 
-def current_match(identity_id: str) -> str:
-    return f"{pool_tag()}current:{identity_id}"
+def current_match(identity_id: str, shard: str | None = None) -> str:
+    return f"{pool_tag(shard)}current:{identity_id}"
 
 
-def live_match(match_id: str) -> str:
-    return f"{pool_tag()}match:{match_id}"
+def live_match(match_id: str, shard: str | None = None) -> str:
+    """Hash of one live (or recently ended) match, in the shard its id names."""
+    return f"{pool_tag(pool_shards.of_match(match_id) if shard is None else shard)}match:{match_id}"
 
 
-def recent_partners(identity_id: str) -> str:
-    return f"{pool_tag()}recent:{identity_id}"
+def recent_partners(identity_id: str, shard: str | None = None) -> str:
+    return f"{pool_tag(shard)}recent:{identity_id}"
 
 
-def blocks(identity_id: str) -> str:
+def blocks(identity_id: str, shard: str | None = None) -> str:
     """Set of identity ids this identity has blocked (the matcher checks both directions)."""
-    return f"{pool_tag()}blocks:{identity_id}"
+    return f"{pool_tag(shard)}blocks:{identity_id}"
 
 
-def banned() -> str:
+def guest_blocks_pattern() -> str:
+    """SCAN pattern of the block sets of guests in any pool layout (``{pool}`` or a shard's):
+    Redis holds their only copy, so a change of layout carries them over."""
+    return f"{_glob_escaped(_p())}{{pool*:blocks:g*"
+
+
+def banned(shard: str | None = None) -> str:
     """Sorted set identity id -> ban expiry (unix seconds); the matcher skips members."""
-    return f"{pool_tag()}banned"
+    return f"{pool_tag(shard)}banned"
 
 
-def banned_networks() -> str:
+def banned_networks(shard: str | None = None) -> str:
     """Sorted set network hash -> expiry of the last-ending active ban that carries it. Under the
     pool's hash tag with ``banned()``: the readiness marker vouches for both."""
-    return f"{pool_tag()}bans:networks"
+    return f"{pool_tag(shard)}bans:networks"
 
 
-def ban_mirror_ready() -> str:
+def ban_mirror_ready(shard: str | None = None) -> str:
     """Present while ``banned()`` and ``banned_networks()`` hold every active ban. Written by the
     rebuild; gone after an empty restart, which sends ban checks to Postgres and a rebuild. On a
     Cluster it must live on the shard of the sets it vouches for (a restart of that shard loses
     it with them), hence the pool's hash tag."""
-    return f"{pool_tag()}bans:ready"
+    return f"{pool_tag(shard)}bans:ready"
 
 
 def ban_mirror_lock() -> str:
@@ -116,20 +131,24 @@ def ban_mirror_lock() -> str:
     return f"{_p()}bans:rebuild_lock"
 
 
-def pool_live_matches() -> str:
+def pool_live_matches(shard: str | None = None) -> str:
     """Sorted set match id -> last heartbeat of a live match; ``in_call`` counts recent members."""
-    return f"{pool_tag()}live"
+    return f"{pool_tag(shard)}live"
 
 
-def pool_set_patterns() -> list[str]:
+def pool_set_patterns(shard: str | None = None) -> list[str]:
     """SCAN patterns (glob-escaped prefix) of every pool set that can hold a ghost member."""
-    base = "".join("\\" + c if c in "*?[]\\" else c for c in pool_tag())
+    base = _glob_escaped(pool_tag(shard))
     return [f"{base}waiting", f"{base}interest:*", f"{base}lang:*"]
 
 
-def match_waits_per_minute(minute: int) -> str:
+def _glob_escaped(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def match_waits_per_minute(minute: int, shard: str | None = None) -> str:
     """List of seconds each side waited before a match formed in that minute (2 h TTL)."""
-    return f"{pool_tag()}stats:waits:{minute}"
+    return f"{pool_tag(shard)}stats:waits:{minute}"
 
 
 # --- Presence and sockets -----------------------------------------------------------------
@@ -160,10 +179,10 @@ def presence_last_count() -> str:
     return f"{_p()}presence:last_count"
 
 
-def matches_per_minute(minute: int) -> str:
+def matches_per_minute(minute: int, shard: str | None = None) -> str:
     """Counter of matches formed in that minute (unix seconds // 60), 2 h TTL. Under the pool hash
     tag because the matcher's Lua script increments it."""
-    return f"{pool_tag()}stats:matches:{minute}"
+    return f"{pool_tag(shard)}stats:matches:{minute}"
 
 
 # --- Friends and calls --------------------------------------------------------------------
@@ -181,15 +200,15 @@ def guest_friend_asks(guest_id: str) -> str:
     return f"{_p()}friends:guest:{guest_id}"
 
 
-def call(call_id: str) -> str:
+def call(call_id: str, shard: str | None = None) -> str:
     """Hash of one ringing call: caller, callee, their channels, created, state. Under the pool
     tag: answering it creates a match in the same atomic step."""
-    return f"{pool_tag()}call:{call_id}"
+    return f"{pool_tag(shard)}call:{call_id}"
 
 
-def call_line(identity_id: str) -> str:
+def call_line(identity_id: str, shard: str | None = None) -> str:
     """The id of the call an identity is placing or being rung by (one at a time)."""
-    return f"{pool_tag()}line:{identity_id}"
+    return f"{pool_tag(shard)}line:{identity_id}"
 
 
 def call_declined(caller_id: str, callee_id: str) -> str:
@@ -268,11 +287,11 @@ def idempotency(scope: str, key: str) -> str:
 # --- Operations (metrics, dashboard, Celery bookkeeping) ---------------------------------
 
 
-def match_stats_totals() -> str:
+def match_stats_totals(shard: str | None = None) -> str:
     """Hash of cumulative match statistics folded from the per-minute keys (``count``, ``waits``,
     ``wait_sum``, ``le:<bound>``, ``folded_until``). Under the pool hash tag: the fold script reads
     the per-minute keys in the same step."""
-    return f"{pool_tag()}stats:totals"
+    return f"{pool_tag(shard)}stats:totals"
 
 
 def celery_task_outcomes() -> str:

@@ -277,6 +277,10 @@ MATCH_RECENT_PARTNERS = env_int("MATCH_RECENT_PARTNERS", 5)
 MATCH_SAMPLE_SIZE = env_int("MATCH_SAMPLE_SIZE", 16)
 # Per-minute time-to-match statistics are kept this long.
 MATCH_STATS_TTL_SECONDS = env_int("MATCH_STATS_TTL_SECONDS", 7200)
+# Pool shards (``seendr.pool_shards``): "" keeps one pool under the {pool} hash tag; e.g.
+# "en,es,pt=pt+gl" gives a shard per entry (name=languages, a bare name is its own language) and
+# an "other" shard for every other language. See docs/scaling.md, "Pool shards".
+MATCH_POOL_SHARDS = env("MATCH_POOL_SHARDS", "")
 # How often each web process writes its finished matches to PostgreSQL (one bulk insert).
 MATCH_HISTORY_FLUSH_SECONDS = env_float("MATCH_HISTORY_FLUSH_SECONDS", 0.5)
 

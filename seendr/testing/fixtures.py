@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.conf import settings
 
-from seendr import keys, redis_state
+from seendr import keys, pool_shards, redis_state
 from seendr.testing.redis_servers import LocalCluster, redis_url, start_redis
 from seendr.testing.servers import (
     ROOT,
@@ -82,7 +82,8 @@ def _isolated_redis() -> Iterator[None]:
 def mark_ban_mirror_complete() -> None:
     client = redis_state.client_for_url(settings.REDIS_STATE_URL)
     try:
-        client.set(keys.ban_mirror_ready(), "test")
+        for shard in pool_shards.names():
+            client.set(keys.ban_mirror_ready(shard), "test")
     finally:
         client.close()
 
