@@ -121,8 +121,8 @@ def friend_list(*, user_id: int, now: float | None = None) -> list[dict[str, Any
     """``[{"username", "name", "online", "in_call"}]`` of an account's friends, online first.
 
     Banned and deactivated friends are left out. Presence, bans and calls of the whole list are
-    one pipelined Redis round trip (ZMSCORE over presence and the banned set, MGET over the
-    current-match keys), whatever the number of friends.
+    one pipelined Redis round trip (ZMSCORE over presence and the banned set, a GET per
+    current-match key: a Cluster pipeline refuses MGET), whatever the number of friends.
     """
     now = time.time() if now is None else now
     ids = profile_selectors.friend_user_ids(user_id=user_id)
@@ -134,9 +134,12 @@ def friend_list(*, user_id: int, now: float | None = None) -> list[dict[str, Any
     pipe = state().pipeline(transaction=False)
     pipe.zmscore(keys.presence_online(), identity_ids)
     pipe.zmscore(keys.banned(), identity_ids)
-    for shard in pool_shards.names():  # a friend's match is in the shard it formed in
-        pipe.mget([keys.current_match(i, shard) for i in identity_ids])
-    seen, bans, *per_shard = pipe.execute()
+    shards = pool_shards.names()  # a friend's match is in the shard it formed in
+    for shard in shards:
+        for identity_id in identity_ids:
+            pipe.get(keys.current_match(identity_id, shard))
+    seen, bans, *current = pipe.execute()
+    per_shard = [current[k * len(identity_ids) : (k + 1) * len(identity_ids)] for k in range(len(shards))]
     matches = [next((m for m in found if m is not None), None) for found in zip(*per_shard, strict=True)]
     since = now - settings.PRESENCE_WINDOW_SECONDS
     friends = []
