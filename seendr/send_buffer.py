@@ -12,6 +12,11 @@ that nobody reads). The consumer then sees an ordinary disconnect and cleans up 
 (the partner hears ``partner_left``). So one socket costs at most the bound plus one frame
 (64 KiB) of server memory, besides the kernel's own socket buffers.
 
+It also drops a frame sent after the peer has gone: a client that sends ``leave`` and closes at
+once leaves the application answering a socket Daphne already closed, which autobahn refuses
+with ``Disconnected``. The disconnect event is on its way; the frame has nobody to reach, and a
+traceback in the log for it would only hide real ones.
+
 The backlog is read from Daphne's Twisted transport (the server this project runs); under a
 server that does not expose one, frames pass untouched and that server's own flow control
 applies.
@@ -24,6 +29,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from autobahn.exception import Disconnected
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -77,6 +83,9 @@ class SendBufferLimit:
                     await send({"type": "websocket.close", "code": CLOSE_SLOW_READER})
                     transport.abortConnection()
                     return
-            await send(message)
+            try:
+                await send(message)
+            except Disconnected:
+                dropped = True  # the peer left first: see the module docstring
 
         return await self.inner(scope, receive, bounded_send)
