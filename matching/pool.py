@@ -4,10 +4,11 @@ Everything lives in the state Redis under one hash tag per pool shard (``keys.po
 ``seendr.pool_shards``), so every Lua script touches one Redis Cluster slot. Every call takes the
 shard (``None``: the default one); moving a ticket between shards is ``matching.shards``' job:
 
-* ``pool_waiting`` / ``pool_interest(tag)`` / ``pool_language(lang)``: sets of waiting identity ids;
+* ``pool_waiting`` / ``pool_interest(tag)`` / ``pool_language(lang)``: sets of waiting identity ids
+  (a language set holds only tickets past the interest stage: see match.lua's header);
 * ``ticket(id)``: one compact string per waiting identity (join time, preferences, channel,
-  instance, public card), with a TTL the process heartbeat refreshes; a member whose ticket is
-  gone is a ghost and never handed out;
+  recent partners, public card), with a TTL the process heartbeat refreshes; a member whose ticket
+  is gone is a ghost and never handed out;
 * ``current_match(id)``: the match id an identity is in (TTL refreshed by heartbeat);
 * ``live_match(match_id)``: hash ``a, b, chan_a, chan_b, started_at, common, stage, wait_a, wait_b,
   card_a``; after ``end_match`` it keeps ``ended_at``/``ended_by`` for ``MATCH_ENDED_TTL_SECONDS``
@@ -45,8 +46,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,9 +69,6 @@ from seendr import keys, pool_shards, redis_state
 
 logger = logging.getLogger(__name__)
 
-_INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
-
-
 def _unavailable(exc: Exception) -> MatchingUnavailable:
     logger.warning("matching pool: Redis failed: %s", exc)
     return MatchingUnavailable("Matching is temporarily unavailable. Try again shortly.")
@@ -93,12 +89,11 @@ def _match_keys(identity_id: str, now: float, shard: str | None) -> list[str]:
     return [
         keys.ticket(identity_id, shard),
         keys.current_match(identity_id, shard),
-        keys.pool_waiting(shard),
-        keys.banned(shard),
         keys.recent_partners(identity_id, shard),
+        keys.banned(shard),
         keys.blocks(identity_id, shard),
+        keys.pool_waiting(shard),
         keys.pool_live_matches(shard),
-        keys.matches_per_minute(minute, shard),
         keys.match_waits_per_minute(minute, shard),
     ]
 
@@ -126,23 +121,29 @@ def _check_identity(identity_id: str) -> None:
         raise ValueError("bad identity id")
 
 
-def ticket_body(*, prefs: Preferences, channel_name: str, card_json: str = "") -> str:
-    """The ticket as match.lua stores it, without the join time (the script adds that)."""
-    if "\t" in channel_name or "\t" in card_json:
+def ticket_fields(*, prefs: Preferences, channel_name: str) -> str:
+    """The caller's ticket fields as match.lua reads them from a ``join`` (the script adds the join
+    time, the recent partners and the card): interests wrapped in commas, so that "shares this
+    tag" is one plain substring search in Lua."""
+    if "\t" in channel_name:
         raise ValueError("a ticket field may not contain a tab")
     return "\t".join(
         (
-            ",".join(prefs.interests),
+            f",{','.join(prefs.interests)}," if prefs.interests else "",
             prefs.lang or "",
-            channel_name,
             prefs.country,
             "1" if prefs.only_lang else "0",
             prefs.only_country,
             "" if prefs.karma_band is None else str(prefs.karma_band),
-            _INSTANCE,
-            card_json,
+            channel_name,
         )
     )
+
+
+def stored_ticket(*, joined_at: float, fields: str, recent: str, card_json: str) -> str:
+    """A whole ticket as match.lua stores it: join time, :func:`ticket_fields`, the owner's recent
+    partners, the card."""
+    return f"{float(joined_at)!r}\t{fields}\t{recent}\t{card_json}"
 
 
 def join_call(
@@ -157,7 +158,9 @@ def join_call(
     """(keys, args) of a ``join`` run of match.lua in one pool shard (``None``: the default)."""
     _check_identity(identity_id)
     args = _match_args("join", identity_id, now, shard)
-    args.append(ticket_body(prefs=prefs, channel_name=channel_name, card_json=card_json))
+    if "	" in card_json:
+        raise ValueError("a ticket field may not contain a tab")
+    args += [ticket_fields(prefs=prefs, channel_name=channel_name), card_json]
     return _match_keys(identity_id, now, shard), args
 
 
@@ -252,9 +255,17 @@ async def join(
 
     async def send() -> list:
         async with client.pipeline(transaction=False) as pipe:
-            pipe.set(keys_[0], f"{float(joined_at)!r}\t{args[-1]}", ex=int(settings.TICKET_TTL_SECONDS))
+            ticket = stored_ticket(
+                joined_at=joined_at,
+                fields=ticket_fields(prefs=prefs, channel_name=channel_name),
+                recent=recent or "",
+                card_json=card_json,
+            )
+            pipe.set(keys.ticket(identity_id, shard), ticket, ex=int(settings.TICKET_TTL_SECONDS))
             if recent:
-                pipe.set(keys_[4], recent, ex=int(settings.MATCH_COOLDOWN_SECONDS))
+                pipe.set(
+                    keys.recent_partners(identity_id, shard), recent, ex=int(settings.MATCH_COOLDOWN_SECONDS)
+                )
             script.queue(pipe, keys_, args)
             return await pipe.execute(raise_on_error=False)
 

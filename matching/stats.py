@@ -1,9 +1,10 @@
 """Matching's own numbers: matches formed per minute and how long each side waited.
 
-The matcher (``lua/match.lua``) writes per-minute keys in each pool shard; these reads sum the
-shards and serve ``matching_stats`` and the ops pages. :func:`match_totals` folds finished minutes
-into cumulative totals with ``lua/match_stats.lua`` (bookkeeping, idempotent; per shard, then
-summed), so /metrics can expose monotonic counters.
+The matcher (``lua/match.lua``) appends both sides' waits to a per-minute list in each pool shard
+(so a minute's matches are half its length); these reads sum the shards and serve
+``matching_stats`` and the ops pages. :func:`match_totals` folds finished minutes into cumulative
+totals with ``lua/match_stats.lua`` (bookkeeping, idempotent; per shard, then summed), so /metrics
+can expose monotonic counters.
 """
 
 from __future__ import annotations
@@ -30,9 +31,13 @@ def matches_series(*, now: float, minutes: int = 60) -> list[tuple[int, int]]:
     """``[(minute, matches formed)]`` for the last ``minutes`` minutes, oldest first, this one last."""
     last = minute_of(now)
     span = list(range(last - minutes + 1, last + 1))
-    # One MGET per shard (its keys share a slot; a Cluster pipeline refuses MGET).
-    per_shard = [state().mget([keys.matches_per_minute(m, s) for m in span]) for s in pool_shards.names()]
-    return [(m, sum(int(v or 0) for v in values)) for m, *values in zip(span, *per_shard, strict=True)]
+    pipe = state().pipeline(transaction=False)
+    shards = pool_shards.names()
+    for s in shards:
+        for m in span:
+            pipe.llen(keys.match_waits_per_minute(m, s))
+    lengths = pipe.execute()
+    return [(m, sum(int(lengths[k * len(span) + i]) for k in range(len(shards))) // 2) for i, m in enumerate(span)]
 
 
 def rolling_last_minute(series: list[tuple[int, int]], *, now: float) -> int:
@@ -97,7 +102,7 @@ def _fold_shard(shard: str, *, now: float) -> list:
     first = last - HISTORY_MINUTES + 1
     script_keys = [keys.match_stats_totals(shard)]
     for m in range(first, last + 1):
-        script_keys += [keys.matches_per_minute(m, shard), keys.match_waits_per_minute(m, shard)]
+        script_keys.append(keys.match_waits_per_minute(m, shard))
     bounds = [repr(float(b)) for b in WAIT_BUCKETS]
     return lua("matching", "match_stats").run(
         state(), script_keys, [first, last - FOLD_LAG_MINUTES + 1, *bounds]

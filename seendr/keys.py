@@ -147,7 +147,8 @@ def _glob_escaped(text: str) -> str:
 
 
 def match_waits_per_minute(minute: int, shard: str | None = None) -> str:
-    """List of seconds each side waited before a match formed in that minute (2 h TTL)."""
+    """List of seconds each side waited before a match formed in that minute (2 h TTL): two
+    entries per match, so its length also counts the matches formed."""
     return f"{pool_tag(shard)}stats:waits:{minute}"
 
 
@@ -177,12 +178,6 @@ def presence_broadcast_lock() -> str:
 def presence_last_count() -> str:
     """The online count last broadcast, so an unchanged count is not sent again."""
     return f"{_p()}presence:last_count"
-
-
-def matches_per_minute(minute: int, shard: str | None = None) -> str:
-    """Counter of matches formed in that minute (unix seconds // 60), 2 h TTL. Under the pool hash
-    tag because the matcher's Lua script increments it."""
-    return f"{pool_tag(shard)}stats:matches:{minute}"
 
 
 # --- Friends and calls --------------------------------------------------------------------

@@ -4,12 +4,17 @@ add/refresh the caller's ticket in the pool. Called by matching.pool.join (mode 
 matching.pool.retry (mode "retry": preferences come from the stored ticket).
 
 Key layout (T = ARGV[1], the pool prefix ending in the {pool} hash tag, keys.pool_tag()):
-  T.."waiting"            set of waiting identity ids
-  T.."interest:"..tag     set of waiting ids per interest tag
-  T.."lang:"..code        set of waiting ids per language
+  T.."waiting"            set of every waiting identity id (counts; sampled at stage "anyone")
+  T.."interest:"..tag     set of waiting ids per interest tag (every ticket with that tag)
+  T.."lang:"..code        set of waiting ids per language, holding only tickets that reached
+                          stage "language" or "anyone": stage-0 tickets are found through their
+                          interest sets, and only wider stages sample this set. A ticket joins it
+                          on the retry at its stage boundary (or at once, without interests).
   T.."ticket:"..id        string, tab separated (TTL):
-                          joined ints lang ch country olang ocountry band inst card
-                          (card, the public card as JSON, is last and may be empty)
+                          joined ,ints, lang country olang ocountry band ch recent card
+                          (ints wrapped in commas, "" for none; recent: the owner's recent
+                          partners when it joined, see recent:..id, so a candidate's cooldown
+                          needs no read of its own; card, the public card as JSON, is last)
   T.."current:"..id       string: match id the identity is in                          (TTL)
   T.."match:"..mid        hash: a b chan_a chan_b started_at common stage wait_a wait_b
                           card_a (the initiator's card, for the passive side)          (TTL)
@@ -17,19 +22,22 @@ Key layout (T = ARGV[1], the pool prefix ending in the {pool} hash tag, keys.poo
   T.."blocks:"..id        set: ids this identity blocked (read only, profiles writes it)
   T.."banned"             zset: id -> ban expiry (read only, moderation writes it)
 Keys of the caller are declared; keys of sampled candidates and of tag/lang sets are built here
-from T, so every key shares the hash tag (one Redis Cluster slot).
+from T, so every key shares the hash tag (one Redis Cluster slot). Everything here is rebuilt by
+the next joins: a lost pool costs waiting sockets one retry. During a rolling deploy a ticket
+in an older layout reads as a ticket without interests for at most its TTL.
 
-KEYS[1] caller ticket        KEYS[2] caller current     KEYS[3] waiting set
-KEYS[4] banned zset          KEYS[5] caller recent      KEYS[6] caller blocks
-KEYS[7] live matches zset    KEYS[8] matches-per-minute counter
-KEYS[9] waits-per-minute list
+KEYS[1] caller ticket        KEYS[2] caller current     KEYS[3] caller recent
+KEYS[4] banned zset          KEYS[5] caller blocks      KEYS[6] waiting set
+KEYS[7] live matches zset    KEYS[8] waits-per-minute list (two waits per match formed:
+                                     matching.stats counts matches from its length)
 
 ARGV[1] T                    ARGV[2] "join" | "retry"   ARGV[3] caller id
 ARGV[4] now (unix seconds)   ARGV[5] fresh match id     ARGV[6] ticket TTL (s)
 ARGV[7] current-match TTL    ARGV[8] interest-stage s   ARGV[9] anyone-stage s
 ARGV[10] sample per set      ARGV[11] cooldown s        ARGV[12] recent partners kept
 ARGV[13] stats TTL
-join only: ARGV[14] the ticket without its join time: "ints\tlang\tch\tcountry\tolang\tocountry\tband\tinst\tcard"
+join only: ARGV[14] "ints\tlang\tcountry\tolang\tocountry\tband\tch" (ints as in the ticket)
+           ARGV[15] the caller's card (JSON, may be empty)
 
 Returns one of (numbers as strings: Redis would truncate Lua floats):
   {"matched", mid, partner, partner_channel, "a,b common", stage, started_at, my_wait, partner_wait,
@@ -47,152 +55,119 @@ or 2; it forms only if quality <= stage for BOTH sides. Among equals the same la
 
 Cost, per call: one MGET for the caller's own keys (ticket, current match, recent partners), one
 SRANDMEMBER per usable set (its interest sets, at most 10, its language set, the waiting set), one
-MGET of every sampled ticket, and for the compatible ones two batch checks (ZMSCORE banned,
-SMISMEMBER blocks) plus two per candidate tried (the candidate's blocks and recent partners).
-Nothing grows with the pool.
+MGET of every sampled ticket, one ZMSCORE of the bans of the caller and the compatible candidates
+(ZSCORE when there are none), one SMISMEMBER of the caller's blocks, and one SISMEMBER (the
+candidate's blocks) per candidate tried. Nothing grows with the pool. Tickets are read with one
+pattern each; the fields only the chosen partner needs (channel, recent partners, card) are read
+for it alone.
 ]]
 
 local T = ARGV[1]
 local mode = ARGV[2]
 local me = ARGV[3]
-local now = tonumber(ARGV[4])
-local new_mid = ARGV[5]
-local ticket_ttl = tonumber(ARGV[6])
-local current_ttl = tonumber(ARGV[7])
+local now_s = ARGV[4]
+local now = tonumber(now_s)
 local interest_s = tonumber(ARGV[8])
 local anyone_s = tonumber(ARGV[9])
-local sample = tonumber(ARGV[10])
 local cooldown = tonumber(ARGV[11])
-local keep = tonumber(ARGV[12])
-local stats_ttl = tonumber(ARGV[13])
+local call, find, match, gmatch = redis.call, string.find, string.match, string.gmatch
+local STAGE_NAMES = { [0] = "interest", "language", "anyone" }
 
-local STAGE_NAMES = { [0] = "interest", [1] = "language", [2] = "anyone" }
-local find, sub = string.find, string.sub
+-- joined ,ints, lang country olang ocountry band, then the position of ch (the rest is read lazily).
+local HEAD = "^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t()"
+local REST = "^([^\t]*)\t([^\t]*)\t?(.*)$" -- ch, recent, card
 
-local function fmt(x)
-  return string.format("%.3f", x)
-end
-
--- A ticket string -> table. The card (last field) may contain anything but a raw tab.
-local TICKET = "^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t[^\t]*\t?(.*)$"
-local function parse(s)
-  local joined, ints_s, lang, ch, country, olang, ocountry, band, card = string.match(s, TICKET)
-  local ints, iset = {}, {}
-  if ints_s and ints_s ~= "" then
-    for tag in string.gmatch(ints_s, "[^,]+") do
-      if not iset[tag] then
-        ints[#ints + 1] = tag
-        iset[tag] = true
-      end
-    end
+-- The stage a ticket is at after waiting since ``joined`` (skipping the stages it cannot use).
+local function stage_of(joined, ints, lang)
+  local wait = now - joined
+  if wait >= anyone_s then
+    return 2
   end
-  return {
-    joined = tonumber(joined) or now, joined_s = joined or ARGV[4], ints_s = ints_s or "", ints = ints,
-    iset = iset, lang = lang or "",
-    ch = ch or "", country = country or "", olang = olang or "0", ocountry = ocountry or "", band = band or "",
-    card = card or "",
-  }
+  if wait >= interest_s or ints == "" then
+    return lang == "" and 2 or 1
+  end
+  return 0
 end
 
--- When a recent-partners string (";id=at;id=at") says we met ``id``, or nil.
-local function met_at(recent, id)
-  if not recent then
-    return nil
+-- When a recent-partners string (";id=at;id=at") says we met ``id`` less than a cooldown ago.
+local function cooling(recent, id)
+  if not recent or recent == "" then
+    return false
   end
   local _, e = find(recent, ";" .. id .. "=", 1, true)
   if not e then
-    return nil
+    return false
   end
-  return tonumber(string.match(recent, "^[%d%.]+", e + 1))
-end
-
-local function cooling(recent, id)
-  local at = met_at(recent, id)
+  local at = tonumber(match(recent, "^[%d%.]+", e + 1))
   return at ~= nil and now - at < cooldown
 end
 
--- The recent-partners string with ``id`` met now, keeping the last ``keep`` entries.
+-- The recent-partners string with ``id`` met now, keeping the last ARGV[12] entries.
 local function remember(recent, id)
+  if not recent or recent == "" then
+    return ";" .. id .. "=" .. now_s
+  end
   local kept = {}
-  for other, at in string.gmatch(recent or "", ";([^=;]+)=([^;]+)") do
+  for other, at in gmatch(recent or "", ";([^=;]+)=([^;]+)") do
     if other ~= id then
       kept[#kept + 1] = ";" .. other .. "=" .. at
     end
   end
-  kept[#kept + 1] = ";" .. id .. "=" .. ARGV[4]
-  local first = math.max(1, #kept - keep + 1)
-  return table.concat(kept, "", first)
+  kept[#kept + 1] = ";" .. id .. "=" .. now_s
+  return table.concat(kept, "", math.max(1, #kept - tonumber(ARGV[12]) + 1))
 end
 
-local function stage_of(t)
-  local wait = now - t.joined
-  local s = 0
-  if wait >= anyone_s then
-    s = 2
-  elseif wait >= interest_s then
-    s = 1
+-- Removes an identity from every pool set its ticket is in, and the ticket itself.
+local function unqueue(id, tkey, ints, lang, stage)
+  call("SREM", KEYS[6], id)
+  for tag in gmatch(ints, "[^,]+") do
+    call("SREM", T .. "interest:" .. tag, id)
   end
-  if s == 0 and #t.ints == 0 then
-    s = 1
+  if stage > 0 and lang ~= "" then
+    call("SREM", T .. "lang:" .. lang, id)
   end
-  if s == 1 and t.lang == "" then
-    s = 2
-  end
-  return s
+  call("DEL", tkey)
 end
 
-local function wait_of(t)
-  local w = now - t.joined
-  if w < 0 then
-    w = 0
+local function fmt_wait(joined)
+  local w = now - joined
+  if w <= 0 then
+    return "0.000"
   end
-  return w
+  return string.format("%.3f", w)
 end
 
--- Removes an identity from every pool set its ticket names, and the ticket itself.
-local function unqueue(id, tkey, t)
-  redis.call("SREM", KEYS[3], id)
-  for _, tag in ipairs(t.ints) do
-    redis.call("SREM", T .. "interest:" .. tag, id)
+-- 1. The caller itself: already in a live match (or banned, checked below with the candidates)?
+local own = call("MGET", KEYS[1], KEYS[2], KEYS[3])
+local old_raw, cur, my_recent = own[1], own[2], own[3]
+local o_joined, o_ints, o_lang, o_country, o_olang, o_ocountry, o_band, o_rest
+if old_raw then
+  o_joined, o_ints, o_lang, o_country, o_olang, o_ocountry, o_band, o_rest = match(old_raw, HEAD)
+  if not o_joined then
+    o_joined, o_ints, o_lang, o_rest = now_s, "", "", nil
   end
-  if t.lang ~= "" then
-    redis.call("SREM", T .. "lang:" .. t.lang, id)
-  end
-  redis.call("DEL", tkey)
 end
 
-local function accepts(x, y)
-  if x.olang == "1" and x.lang ~= "" and y.lang ~= x.lang then
-    return false
-  end
-  if x.ocountry ~= "" and y.country ~= x.ocountry then
-    return false
-  end
-  return true
+local function banned_now(score)
+  return score and tonumber(score) > now
 end
 
--- 1. The caller itself: banned, or already in a live match?
-local own = redis.call("MGET", KEYS[1], KEYS[2], KEYS[5])
-local old = own[1] and parse(own[1]) or nil
-local cur = own[2]
-local my_recent = own[3]
-
-local ban = redis.call("ZSCORE", KEYS[4], me)
-if ban and tonumber(ban) > now then
-  if old then
-    unqueue(me, KEYS[1], old)
-  end
-  return { "banned", ban }
-end
-
+local ban_checked = false
 if cur then
-  local m = redis.call(
+  local ban = call("ZSCORE", KEYS[4], me)
+  if banned_now(ban) then
+    if old_raw then
+      unqueue(me, KEYS[1], o_ints, o_lang, 2)
+    end
+    return { "banned", ban }
+  end
+  local m = call(
     "HMGET", T .. "match:" .. cur,
     "a", "b", "chan_a", "chan_b", "common", "stage", "started_at", "wait_a", "wait_b", "card_a", "ended_at"
   )
   if m[1] and not m[11] then
-    if old then
-      unqueue(me, KEYS[1], old)
+    if old_raw then
+      unqueue(me, KEYS[1], o_ints, o_lang, 2)
     end
     if m[1] == me then
       return {
@@ -205,24 +180,36 @@ if cur then
       m[10] or "", "0", m[4] or "",
     }
   end
-  redis.call("DEL", KEYS[2])
+  call("DEL", KEYS[2])
+  ban_checked = true
 end
 
-local mine
+local joined_s, ints, lang, country, olang, ocountry, band, ch, card
 if mode == "retry" then
-  if not old then
+  if not old_raw then
     return { "gone" }
   end
-  mine = old
+  joined_s, ints, lang, country, olang, ocountry, band = o_joined, o_ints, o_lang, o_country, o_olang, o_ocountry, o_band
+  if o_rest then
+    local _
+    ch, _, card = match(old_raw, REST, o_rest)
+  end
 else
-  mine = parse((old and old.joined_s or ARGV[4]) .. "\t" .. ARGV[14])
+  joined_s = old_raw and o_joined or now_s
+  ints, lang, country, olang, ocountry, band, ch = match(ARGV[14], "^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+  card = ARGV[15]
 end
-local my_stage = stage_of(mine)
+ch, card = ch or "", card or ""
+local joined = tonumber(joined_s) or now
+local my_stage = stage_of(joined, ints, lang)
+local only_lang = olang == "1" and lang ~= ""
 
 -- 2. Sample candidates from the sets this stage can use.
-local ids, from, seen = {}, {}, { [me] = true }
+local ids, from, seen, tags, wrapped = {}, {}, { [me] = true }, {}, {}
 local function sample_set(set_key)
-  for _, id in ipairs(redis.call("SRANDMEMBER", set_key, sample)) do
+  local got = call("SRANDMEMBER", set_key, ARGV[10])
+  for i = 1, #got do
+    local id = got[i]
     if not seen[id] then
       seen[id] = true
       ids[#ids + 1] = id
@@ -230,51 +217,64 @@ local function sample_set(set_key)
     end
   end
 end
-for _, tag in ipairs(mine.ints) do
+for tag in gmatch(ints, "[^,]+") do
+  tags[#tags + 1] = tag
+  wrapped[#tags] = "," .. tag .. ","
   sample_set(T .. "interest:" .. tag)
 end
-if my_stage >= 1 and mine.lang ~= "" then
-  sample_set(T .. "lang:" .. mine.lang)
+if my_stage >= 1 and lang ~= "" then
+  sample_set(T .. "lang:" .. lang)
 end
 if my_stage >= 2 then
-  sample_set(KEYS[3])
+  sample_set(KEYS[6])
 end
 
 -- 3. Keep the compatible ones, best first; Redis-side checks (bans, blocks, cooldown) last.
 local cands = {}
 if #ids > 0 then
   local tkeys = {}
-  for n, id in ipairs(ids) do
-    tkeys[n] = T .. "ticket:" .. id
+  for n = 1, #ids do
+    tkeys[n] = T .. "ticket:" .. ids[n]
   end
-  local raw = redis.call("MGET", unpack(tkeys))
-  for n, id in ipairs(ids) do
-    if not raw[n] then
+  local raw = call("MGET", unpack(tkeys))
+  for n = 1, #ids do
+    local s = raw[n]
+    if not s then
       -- A ghost: its socket stopped heartbeating. Never handed out; cleaned here, lazily.
-      redis.call("SREM", from[n], id)
-      if from[n] ~= KEYS[3] then
-        redis.call("SREM", KEYS[3], id)
+      call("SREM", from[n], ids[n])
+      if from[n] ~= KEYS[6] then
+        call("SREM", KEYS[6], ids[n])
       end
     else
-      local t = parse(raw[n])
-      if accepts(mine, t) and accepts(t, mine) then
-        local common = {}
-        for _, tag in ipairs(mine.ints) do
-          if t.iset[tag] then
-            common[#common + 1] = tag
+      local tj, ti, tl, tc, tol, toc, tb, rest = match(s, HEAD)
+      -- Hard filters, both ways.
+      if
+        tj
+        and not (only_lang and tl ~= lang)
+        and not (ocountry ~= "" and tc ~= ocountry)
+        and not (tol == "1" and tl ~= "" and lang ~= tl)
+        and not (toc ~= "" and country ~= toc)
+      then
+        local nc = 0
+        if ti ~= "" then
+          for i = 1, #wrapped do
+            if find(ti, wrapped[i], 1, true) then
+              nc = nc + 1
+            end
           end
         end
-        local same_lang = t.lang == mine.lang
+        local same_lang = tl == lang
         local q = 2
-        if #common > 0 and (same_lang or t.lang == "" or mine.lang == "") then
+        if nc > 0 and (same_lang or tl == "" or lang == "") then
           q = 0
-        elseif t.lang ~= "" and same_lang then
+        elseif tl ~= "" and same_lang then
           q = 1
         end
-        if q <= my_stage and q <= stage_of(t) then
+        local tjoined = tonumber(tj) or now
+        if q <= my_stage and q <= stage_of(tjoined, ti, tl) then
           cands[#cands + 1] = {
-            id = id, t = t, tkey = tkeys[n], q = q, nc = #common, common = common,
-            sl = same_lang and 1 or 0, band = (mine.band ~= "" and t.band == mine.band) and 1 or 0,
+            id = ids[n], raw = s, rest = rest, tkey = tkeys[n], ints = ti, lang = tl, joined = tjoined, q = q,
+            nc = nc, sl = same_lang and 1 or 0, band = (band ~= "" and tb == band) and 1 or 0,
           }
         end
       end
@@ -282,8 +282,7 @@ if #ids > 0 then
   end
 end
 
-local best = nil
-if #cands > 0 then
+if #cands > 1 then
   table.sort(cands, function(a, b)
     if a.q ~= b.q then
       return a.q < b.q
@@ -297,27 +296,38 @@ if #cands > 0 then
     if a.band ~= b.band then
       return a.band > b.band
     end
-    if a.t.joined ~= b.t.joined then
-      return a.t.joined < b.t.joined
+    if a.joined ~= b.joined then
+      return a.joined < b.joined
     end
     return a.id < b.id
   end)
-  local cids = {}
-  for n, c in ipairs(cands) do
-    cids[n] = c.id
+end
+
+-- The caller's own ban rides in the same ZMSCORE as the candidates' bans.
+local cids = { me }
+for n = 1, #cands do
+  cids[n + 1] = cands[n].id
+end
+local bans = #cands > 0 and call("ZMSCORE", KEYS[4], unpack(cids)) or { not ban_checked and call("ZSCORE", KEYS[4], me) }
+if banned_now(bans[1]) then
+  if old_raw then
+    unqueue(me, KEYS[1], o_ints, o_lang, 2)
   end
-  local bans = redis.call("ZMSCORE", KEYS[4], unpack(cids))
-  local blocked = redis.call("SMISMEMBER", KEYS[6], unpack(cids))
-  for n, c in ipairs(cands) do
-    if bans[n] and tonumber(bans[n]) > now then
-      unqueue(c.id, c.tkey, c.t)
+  return { "banned", bans[1] }
+end
+
+local best, best_ch, best_recent, best_card = nil, nil, nil, nil
+if #cands > 0 then
+  local blocked = call("SMISMEMBER", KEYS[5], unpack(cids, 2))
+  for n = 1, #cands do
+    local c = cands[n]
+    if banned_now(bans[n + 1]) then
+      unqueue(c.id, c.tkey, c.ints, c.lang, 2)
     elseif blocked[n] == 0 and not cooling(my_recent, c.id) then
-      if redis.call("SISMEMBER", T .. "blocks:" .. c.id, me) == 0 then
-        c.recent = redis.call("GET", T .. "recent:" .. c.id)
-        if not cooling(c.recent, me) then
-          best = c
-          break
-        end
+      local cch, crecent, ccard = match(c.raw, REST, c.rest)
+      if not cooling(crecent, me) and call("SISMEMBER", T .. "blocks:" .. c.id, me) == 0 then
+        best, best_ch, best_recent, best_card = c, cch or "", crecent, ccard or ""
+        break
       end
     end
   end
@@ -325,61 +335,62 @@ end
 
 -- 4a. A match: take both out of the pool, record it for both sides.
 if best then
-  if old then
-    unqueue(me, KEYS[1], old)
+  if old_raw then
+    unqueue(me, KEYS[1], o_ints, o_lang, stage_of(tonumber(o_joined) or now, o_ints, o_lang))
   end
-  unqueue(best.id, best.tkey, best.t)
-  local mkey = T .. "match:" .. new_mid
-  local my_wait = wait_of(mine)
-  local partner_wait = wait_of(best.t)
-  local common_s = table.concat(best.common, ",")
+  unqueue(best.id, best.tkey, best.ints, best.lang, stage_of(best.joined, best.ints, best.lang))
+  local common = {}
+  for i = 1, #tags do
+    if find(best.ints, wrapped[i], 1, true) then
+      common[#common + 1] = tags[i]
+    end
+  end
+  local mkey = T .. "match:" .. ARGV[5]
+  local my_wait = fmt_wait(joined)
+  local partner_wait = fmt_wait(best.joined)
+  local common_s = table.concat(common, ",")
   local stage_name = STAGE_NAMES[best.q]
-  redis.call(
+  local current_ttl = ARGV[7]
+  call(
     "HSET", mkey,
-    "a", me, "b", best.id, "chan_a", mine.ch, "chan_b", best.t.ch, "started_at", ARGV[4],
-    "common", common_s, "stage", stage_name, "wait_a", fmt(my_wait), "wait_b", fmt(partner_wait),
-    "card_a", mine.card
+    "a", me, "b", best.id, "chan_a", ch, "chan_b", best_ch, "started_at", now_s,
+    "common", common_s, "stage", stage_name, "wait_a", my_wait, "wait_b", partner_wait, "card_a", card
   )
-  redis.call("EXPIRE", mkey, current_ttl)
-  redis.call("SET", KEYS[2], new_mid, "EX", current_ttl)
-  redis.call("SET", T .. "current:" .. best.id, new_mid, "EX", current_ttl)
-  redis.call("ZADD", KEYS[7], ARGV[4], new_mid)
-  redis.call("SET", KEYS[5], remember(my_recent, best.id), "EX", cooldown)
-  redis.call("SET", T .. "recent:" .. best.id, remember(best.recent, me), "EX", cooldown)
-  if redis.call("INCR", KEYS[8]) == 1 then
-    redis.call("EXPIRE", KEYS[8], stats_ttl)
+  call("EXPIRE", mkey, current_ttl)
+  call("SET", KEYS[2], ARGV[5], "EX", current_ttl)
+  call("SET", T .. "current:" .. best.id, ARGV[5], "EX", current_ttl)
+  call("ZADD", KEYS[7], now_s, ARGV[5])
+  call("SET", KEYS[3], remember(my_recent, best.id), "EX", ARGV[11])
+  call("SET", T .. "recent:" .. best.id, remember(best_recent, me), "EX", ARGV[11])
+  if call("RPUSH", KEYS[8], my_wait, partner_wait) == 2 then
+    call("EXPIRE", KEYS[8], ARGV[13])
   end
-  if redis.call("RPUSH", KEYS[9], fmt(my_wait), fmt(partner_wait)) == 2 then
-    redis.call("EXPIRE", KEYS[9], stats_ttl)
-  end
-  return {
-    "matched", new_mid, best.id, best.t.ch, common_s, stage_name, ARGV[4], fmt(my_wait), fmt(partner_wait),
-    best.t.card,
-  }
+  return { "matched", ARGV[5], best.id, best_ch, common_s, stage_name, now_s, my_wait, partner_wait, best_card }
 end
 
 -- 4b. No match: add or refresh the caller's ticket (a second join keeps the first join time).
+local in_lang = my_stage > 0 and lang ~= ""
 if mode == "join" then
-  if old then
-    for _, tag in ipairs(old.ints) do
-      if not mine.iset[tag] then
-        redis.call("SREM", T .. "interest:" .. tag, me)
+  if old_raw then
+    for tag in gmatch(o_ints, "[^,]+") do
+      if not find(ints, "," .. tag .. ",", 1, true) then
+        call("SREM", T .. "interest:" .. tag, me)
       end
     end
-    if old.lang ~= "" and old.lang ~= mine.lang then
-      redis.call("SREM", T .. "lang:" .. old.lang, me)
+    if o_lang ~= "" and not (in_lang and o_lang == lang) then
+      call("SREM", T .. "lang:" .. o_lang, me)
     end
   end
-  redis.call("SET", KEYS[1], mine.joined_s .. "\t" .. ARGV[14], "EX", ticket_ttl)
+  call("SET", KEYS[1], joined_s .. "\t" .. ARGV[14] .. "\t" .. (my_recent or "") .. "\t" .. card, "EX", ARGV[6])
 else
-  redis.call("EXPIRE", KEYS[1], ticket_ttl)
+  call("EXPIRE", KEYS[1], ARGV[6])
 end
 -- Re-adding on retry also heals a membership a sweep raced away.
-redis.call("SADD", KEYS[3], me)
-for _, tag in ipairs(mine.ints) do
-  redis.call("SADD", T .. "interest:" .. tag, me)
+call("SADD", KEYS[6], me)
+for i = 1, #tags do
+  call("SADD", T .. "interest:" .. tags[i], me)
 end
-if mine.lang ~= "" then
-  redis.call("SADD", T .. "lang:" .. mine.lang, me)
+if in_lang then
+  call("SADD", T .. "lang:" .. lang, me)
 end
-return { "queued", STAGE_NAMES[my_stage], fmt(wait_of(mine)), tostring(redis.call("SCARD", KEYS[3])) }
+return { "queued", STAGE_NAMES[my_stage], fmt_wait(joined), tostring(call("SCARD", KEYS[6])) }

@@ -1,13 +1,13 @@
 -- Match statistics for /metrics: fold finished minutes into cumulative totals, return live totals.
 --
--- The matcher writes, per minute (unix seconds // 60), a counter of matches formed and a list of
--- the seconds each side waited (both with a TTL of a couple of hours). Prometheus wants counters
+-- The matcher writes, per minute (unix seconds // 60), a list of the seconds each side waited (two
+-- entries per match formed, so a minute's matches are half its length; a TTL of a couple of hours). Prometheus wants counters
 -- that only grow, so every scrape (from any web process) folds the minutes that can no longer be
 -- written into one cumulative hash, in this one atomic step, and answers cumulative + the minutes
 -- still open. A minute is folded exactly once (``folded_until`` in the hash).
 --
 -- KEYS[1]                totals hash: count, waits, wait_sum, le:<bound>..., le:+Inf, folded_until
--- KEYS[2i], KEYS[2i+1]   (i = 1..N) matches counter and waits list of minute ARGV[1] + i - 1
+-- KEYS[i + 1]           (i = 1..N) waits list of minute ARGV[1] + i - 1
 -- ARGV[1]                the first minute covered by KEYS[2..]
 -- ARGV[2]                fold minutes strictly before this one (older minutes are complete)
 -- ARGV[3..]              histogram upper bounds in seconds, ascending, as strings ("+Inf" implied)
@@ -41,12 +41,11 @@ local open_count, open_waits, open_sum = 0, 0, 0
 local open_buckets = {}
 local new_folded = folded_until
 
-local n = (#KEYS - 1) / 2
-for i = 1, n do
+for i = 1, #KEYS - 1 do
   local minute = first + i - 1
   if minute > folded_until then
-    local count = tonumber(redis.call('GET', KEYS[2 * i]) or '0') or 0
-    local waits = redis.call('LRANGE', KEYS[2 * i + 1], 0, -1)
+    local waits = redis.call('LRANGE', KEYS[i + 1], 0, -1)
+    local count = math.floor(#waits / 2)
     if minute < fold_before then
       if count > 0 then
         redis.call('HINCRBY', totals, 'count', count)

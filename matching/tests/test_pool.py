@@ -316,9 +316,10 @@ def test_ghost_ticket_never_handed_out_and_cleaned_lazily():
         poolsync.retry(identity_id="ghost", now=T0 + 31)
 
 
-def test_sweep_stale_removes_ghosts_from_every_pool_set_and_keeps_the_living():
+def test_sweep_stale_removes_ghosts_from_every_pool_set_and_keeps_the_living(settings):
     for i in range(30):
         join(f"g{i}", T0, ["chess", f"t{i % 3}"], "en" if i % 2 else "de", only_country="ZZ")
+        poolsync.retry(identity_id=f"g{i}", now=T0 + settings.MATCH_ANYONE_SECONDS)  # widened: in a language set
     for i in range(0, 30, 3):
         r().delete(keys.ticket(f"g{i}"))
     r().zadd(keys.pool_live_matches(), {"lapsed": T0 - 1000, "fresh": T0})
@@ -333,14 +334,18 @@ def test_sweep_stale_removes_ghosts_from_every_pool_set_and_keeps_the_living():
     assert services.sweep_pool(now=T0 + 10)["removed"] == 0
 
 
-def test_double_join_refreshes_one_ticket_newest_channel_wins():
+def test_double_join_refreshes_one_ticket_newest_channel_wins(settings):
+    settings.MATCH_INTEREST_SECONDS = 3
     join("a", T0, ["chess", "music"], "en", channel="tab1")
-    join("a", T0 + 2, ["music"], "de", channel="tab2")
+    poolsync.retry(identity_id="a", now=T0 + 3)  # widened: in the "en" set
+    assert r().sismember(keys.pool_language("en"), "a")
+    join("a", T0 + 3, ["music"], "de", channel="tab2")
     assert r().scard(keys.pool_waiting()) == 1
     assert not r().sismember(keys.pool_interest("chess"), "a")
     assert not r().sismember(keys.pool_language("en"), "a")
     assert r().sismember(keys.pool_language("de"), "a")
-    joined, _ints, _lang, channel = r().get(keys.ticket("a")).split("\t")[:4]
+    fields = r().get(keys.ticket("a")).split("\t")
+    joined, channel = fields[0], fields[7]
     assert channel == "tab2" and float(joined) == T0  # widening keeps running
     p = join("b", T0 + 3, ["music"], "de")
     assert p.partner_channel == "tab2" and p.partner_waited_seconds == 3
@@ -631,8 +636,7 @@ def test_thousand_concurrent_joiners_pair_up_exactly_once():
     assert len(matched) == 1000 and unmatched == []
     assert presence.pool_counts() == {"waiting": 0, "in_call": 1000}
     assert len(formed) == 500
-    assert r().get(keys.matches_per_minute(int(T0 // 60))) == "500"
-    assert r().llen(keys.match_waits_per_minute(int(T0 // 60))) == 1000
+    assert r().llen(keys.match_waits_per_minute(int(T0 // 60))) == 1000  # two waits per match
 
 
 @pytest.mark.slow

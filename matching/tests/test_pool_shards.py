@@ -150,7 +150,6 @@ def test_each_shard_is_one_slot_and_a_match_id_names_its_shard(sharded):
         lambda s: keys.pool_live_matches(s),
         lambda s: keys.call("c1", s),
         lambda s: keys.call_line("g1", s),
-        lambda s: keys.matches_per_minute(1, s),
         lambda s: keys.match_waits_per_minute(1, s),
         lambda s: keys.match_stats_totals(s),
     ]

@@ -242,7 +242,7 @@ def test_match_totals_stay_monotonic_while_minutes_fold_and_expire():
     # ...so losing the per-minute keys loses nothing.
     client = state()
     for m in (int(start // 60), int(start // 60) + 1):
-        client.delete(keys.matches_per_minute(m), keys.match_waits_per_minute(m))
+        client.delete(keys.match_waits_per_minute(m))
     later = match_stats.match_totals(now=start + 260)
     assert (later.matches, later.waits, later.wait_sum) == (2, 4, pytest.approx(5.0))
 

@@ -42,7 +42,6 @@ def test_the_pool_keys_the_matcher_touches_share_one_slot():
         keys.pool_live_matches(),
         keys.call("c1"),
         keys.call_line("g1"),
-        keys.matches_per_minute(1),
         keys.match_waits_per_minute(1),
         keys.match_stats_totals(),
     ]
