@@ -205,28 +205,31 @@ local my_stage = stage_of(joined, ints, lang)
 local only_lang = olang == "1" and lang ~= ""
 
 -- 2. Sample candidates from the sets this stage can use.
-local ids, from, seen, tags, wrapped = {}, {}, { [me] = true }, {}, {}
-local function sample_set(set_key)
-  local got = call("SRANDMEMBER", set_key, ARGV[10])
+local tags, wrapped, sets = {}, {}, {}
+for tag in gmatch(ints, "[^,]+") do
+  tags[#tags + 1] = tag
+  wrapped[#tags] = "," .. tag .. ","
+  sets[#tags] = T .. "interest:" .. tag
+end
+local n_interest_sets = #sets
+local in_lang = my_stage > 0 and lang ~= ""
+if in_lang then
+  sets[#sets + 1] = T .. "lang:" .. lang
+end
+if my_stage >= 2 then
+  sets[#sets + 1] = KEYS[6]
+end
+local ids, from, seen = {}, {}, { [me] = true }
+for s = 1, #sets do
+  local got = call("SRANDMEMBER", sets[s], ARGV[10])
   for i = 1, #got do
     local id = got[i]
     if not seen[id] then
       seen[id] = true
       ids[#ids + 1] = id
-      from[#ids] = set_key
+      from[#ids] = sets[s]
     end
   end
-end
-for tag in gmatch(ints, "[^,]+") do
-  tags[#tags + 1] = tag
-  wrapped[#tags] = "," .. tag .. ","
-  sample_set(T .. "interest:" .. tag)
-end
-if my_stage >= 1 and lang ~= "" then
-  sample_set(T .. "lang:" .. lang)
-end
-if my_stage >= 2 then
-  sample_set(KEYS[6])
 end
 
 -- 3. Keep the compatible ones, best first; Redis-side checks (bans, blocks, cooldown) last.
@@ -368,8 +371,10 @@ if best then
   return { "matched", ARGV[5], best.id, best_ch, common_s, stage_name, now_s, my_wait, partner_wait, best_card }
 end
 
--- 4b. No match: add or refresh the caller's ticket (a second join keeps the first join time).
-local in_lang = my_stage > 0 and lang ~= ""
+-- 4b. No match: a join adds or refreshes the caller's ticket (a second join keeps the first join
+-- time) and its set memberships. A retry adds the ticket to its language set once it widened and
+-- nothing else: the heartbeat keeps the ticket alive, and its other memberships only go with the
+-- ticket itself (a sampled ghost, the sweep, leave), after which a retry answers "gone".
 if mode == "join" then
   if old_raw then
     for tag in gmatch(o_ints, "[^,]+") do
@@ -382,15 +387,12 @@ if mode == "join" then
     end
   end
   call("SET", KEYS[1], joined_s .. "\t" .. ARGV[14] .. "\t" .. (my_recent or "") .. "\t" .. card, "EX", ARGV[6])
-else
-  call("EXPIRE", KEYS[1], ARGV[6])
-end
--- Re-adding on retry also heals a membership a sweep raced away.
-call("SADD", KEYS[6], me)
-for i = 1, #tags do
-  call("SADD", T .. "interest:" .. tags[i], me)
+  call("SADD", KEYS[6], me)
+  for s = 1, n_interest_sets do
+    call("SADD", sets[s], me)
+  end
 end
 if in_lang then
-  call("SADD", T .. "lang:" .. lang, me)
+  call("SADD", sets[n_interest_sets + 1], me)
 end
 return { "queued", STAGE_NAMES[my_stage], fmt_wait(joined), tostring(call("SCARD", KEYS[6])) }
