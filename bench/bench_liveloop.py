@@ -1,9 +1,10 @@
-"""The live loop before and after its rework, in the same run: one web process under churn, and
-the matcher's cost inside Redis.
+"""The live loop before and after its latest change, in the same run: one web process under churn,
+and the matcher's cost inside Redis.
 
-The "before" code is a git worktree of ``BENCH_LIVELOOP_BASELINE`` (the commit before the
-rework by default), run with the same interpreter, database, Redis and load generator as the
-"after" code (this tree). For each tree:
+The "before" code is a git worktree of ``BENCH_LIVELOOP_BASELINE`` (by default the main commit
+before the matcher's leaner index: language sets only for widened tickets, recent partners in
+the ticket), run with the same interpreter, database, Redis and load generator as the "after"
+code (this tree). For each tree:
 
 * Redis CPU per join: a sequence of joins of fresh users (3 of 30 interests, language "en";
   most pair at once at the interest stage, some queue) is sent to ``match.lua`` through that
@@ -50,7 +51,7 @@ TARGETS = [
     ("time-to-match p99 at 1,000 held + 100 pairs/s", "<= 50 ms", "ms"),
     ("Redis CPU per join (match.lua)", "<= 20 µs", "µs"),
 ]
-BASELINE = os.environ.get("BENCH_LIVELOOP_BASELINE", "13491b1c4f9c43ae6a55163c004583194c4ccf0d")
+BASELINE = os.environ.get("BENCH_LIVELOOP_BASELINE", "a31717f36b57291ed1bfd6ffb59a47996ea73ff6")
 FIXED_RATE = 100.0  # the step at which relay, time to match and CPU per pair are compared
 
 # Runs inside a tree (its own ``matching`` package): prints {"calls", "usec", "commands", "pairs"}.

@@ -23,8 +23,8 @@ Key layout (T = ARGV[1], the pool prefix ending in the {pool} hash tag, keys.poo
   T.."banned"             zset: id -> ban expiry (read only, moderation writes it)
 Keys of the caller are declared; keys of sampled candidates and of tag/lang sets are built here
 from T, so every key shares the hash tag (one Redis Cluster slot). Everything here is rebuilt by
-the next joins: a lost pool costs waiting sockets one retry. During a rolling deploy a ticket
-in an older layout reads as a ticket without interests for at most its TTL.
+the next joins: a lost pool costs waiting sockets one retry. During a rolling deploy a ticket in
+an older layout fails the filters and matches no one until its socket joins again.
 
 KEYS[1] caller ticket        KEYS[2] caller current     KEYS[3] caller recent
 KEYS[4] banned zset          KEYS[5] caller blocks      KEYS[6] waiting set
@@ -32,7 +32,7 @@ KEYS[7] live matches zset    KEYS[8] waits-per-minute list (two waits per match 
                                      matching.stats counts matches from its length)
 
 ARGV[1] T                    ARGV[2] "join" | "retry"   ARGV[3] caller id
-ARGV[4] now (unix seconds)   ARGV[5] fresh match id     ARGV[6] ticket TTL (s)
+ARGV[4] now (unix seconds)   ARGV[5] fresh match id     ARGV[6] ticket TTL (s), on join
 ARGV[7] current-match TTL    ARGV[8] interest-stage s   ARGV[9] anyone-stage s
 ARGV[10] sample per set      ARGV[11] cooldown s        ARGV[12] recent partners kept
 ARGV[13] stats TTL
@@ -57,9 +57,10 @@ Cost, per call: one MGET for the caller's own keys (ticket, current match, recen
 SRANDMEMBER per usable set (its interest sets, at most 10, its language set, the waiting set), one
 MGET of every sampled ticket, one ZMSCORE of the bans of the caller and the compatible candidates
 (ZSCORE when there are none), one SMISMEMBER of the caller's blocks, and one SISMEMBER (the
-candidate's blocks) per candidate tried. Nothing grows with the pool. Tickets are read with one
-pattern each; the fields only the chosen partner needs (channel, recent partners, card) are read
-for it alone.
+candidate's blocks) per candidate tried. A queued join writes its ticket, the waiting set and its
+interest sets; a queued retry writes at most its language set. Nothing grows with the pool.
+Tickets are read with one pattern each; the fields only the chosen partner needs (channel,
+recent partners, card) are read for it alone.
 ]]
 
 local T = ARGV[1]
@@ -199,7 +200,7 @@ else
   ints, lang, country, olang, ocountry, band, ch = match(ARGV[14], "^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
   card = ARGV[15]
 end
-ch, card = ch or "", card or ""
+ch, card, country, olang, ocountry, band = ch or "", card or "", country or "", olang or "", ocountry or "", band or ""
 local joined = tonumber(joined_s) or now
 local my_stage = stage_of(joined, ints, lang)
 local only_lang = olang == "1" and lang ~= ""
