@@ -155,13 +155,17 @@ def join_call(
     card_json: str = "",
     shard: str | None = None,
 ) -> tuple[list, list]:
-    """(keys, args) of a ``join`` run of match.lua in one pool shard (``None``: the default)."""
+    """(keys, args) of a ``join`` run of match.lua in one pool shard (``None``: the default). The
+    caller's interest sets and its tags (comma-wrapped) ride along, so the script builds no strings
+    for them."""
     _check_identity(identity_id)
     args = _match_args("join", identity_id, now, shard)
-    if "	" in card_json:
+    if "\t" in card_json:
         raise ValueError("a ticket field may not contain a tab")
     args += [ticket_fields(prefs=prefs, channel_name=channel_name), card_json]
-    return _match_keys(identity_id, now, shard), args
+    args += [f",{tag}," for tag in prefs.interests]
+    interest_sets = [keys.pool_interest(tag, shard) for tag in prefs.interests]
+    return [*_match_keys(identity_id, now, shard), *interest_sets], args
 
 
 def retry_call(*, identity_id: str, now: float, shard: str | None = None) -> tuple[list, list]:

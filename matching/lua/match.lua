@@ -30,6 +30,7 @@ KEYS[1] caller ticket        KEYS[2] caller current     KEYS[3] caller recent
 KEYS[4] banned zset          KEYS[5] caller blocks      KEYS[6] waiting set
 KEYS[7] live matches zset    KEYS[8] waits-per-minute list (two waits per match formed:
                                      matching.stats counts matches from its length)
+join only: KEYS[9..] the caller's interest sets, in the order of ARGV[16..]
 
 ARGV[1] T                    ARGV[2] "join" | "retry"   ARGV[3] caller id
 ARGV[4] now (unix seconds)   ARGV[5] fresh match id     ARGV[6] ticket TTL (s), on join
@@ -38,6 +39,7 @@ ARGV[10] sample per set      ARGV[11] cooldown s        ARGV[12] recent partners
 ARGV[13] stats TTL
 join only: ARGV[14] "ints\tlang\tcountry\tolang\tocountry\tband\tch" (ints as in the ticket)
            ARGV[15] the caller's card (JSON, may be empty)
+           ARGV[16..] the caller's interests, each wrapped in commas (",tag,")
 
 Returns one of (numbers as strings: Redis would truncate Lua floats):
   {"matched", mid, partner, partner_channel, "a,b common", stage, started_at, my_wait, partner_wait,
@@ -70,9 +72,10 @@ local now_s = ARGV[4]
 local now = tonumber(now_s)
 local interest_s = tonumber(ARGV[8])
 local anyone_s = tonumber(ARGV[9])
-local cooldown = tonumber(ARGV[11])
-local call, find, match, gmatch = redis.call, string.find, string.match, string.gmatch
+local call, find, match, sub = redis.call, string.find, string.match, string.sub
 local STAGE_NAMES = { [0] = "interest", "language", "anyone" }
+-- Every function, table and new string is an allocation Redis' Lua pays for on each call (and
+-- collects later): helpers that only some paths need are made in those paths.
 
 -- joined ,ints, lang country olang ocountry band, then the position of ch (the rest is read lazily).
 local HEAD = "^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t()"
@@ -90,52 +93,23 @@ local function stage_of(joined, ints, lang)
   return 0
 end
 
--- When a recent-partners string (";id=at;id=at") says we met ``id`` less than a cooldown ago.
-local function cooling(recent, id)
-  if not recent or recent == "" then
-    return false
-  end
-  local _, e = find(recent, ";" .. id .. "=", 1, true)
-  if not e then
-    return false
-  end
-  local at = tonumber(match(recent, "^[%d%.]+", e + 1))
-  return at ~= nil and now - at < cooldown
-end
-
--- The recent-partners string with ``id`` met now, keeping the last ARGV[12] entries.
-local function remember(recent, id)
-  if not recent or recent == "" then
-    return ";" .. id .. "=" .. now_s
-  end
-  local kept = {}
-  for other, at in gmatch(recent or "", ";([^=;]+)=([^;]+)") do
-    if other ~= id then
-      kept[#kept + 1] = ";" .. other .. "=" .. at
-    end
-  end
-  kept[#kept + 1] = ";" .. id .. "=" .. now_s
-  return table.concat(kept, "", math.max(1, #kept - tonumber(ARGV[12]) + 1))
-end
-
--- Removes an identity from every pool set its ticket is in, and the ticket itself.
+-- Removes an identity from every pool set its ticket is in (",a,b," interests; its language set
+-- only past stage 0), and the ticket itself.
 local function unqueue(id, tkey, ints, lang, stage)
   call("SREM", KEYS[6], id)
-  for tag in gmatch(ints, "[^,]+") do
-    call("SREM", T .. "interest:" .. tag, id)
+  local p = 2
+  while true do
+    local e = find(ints, ",", p, true)
+    if not e then
+      break
+    end
+    call("SREM", T .. "interest:" .. sub(ints, p, e - 1), id)
+    p = e + 1
   end
   if stage > 0 and lang ~= "" then
     call("SREM", T .. "lang:" .. lang, id)
   end
   call("DEL", tkey)
-end
-
-local function fmt_wait(joined)
-  local w = now - joined
-  if w <= 0 then
-    return "0.000"
-  end
-  return string.format("%.3f", w)
 end
 
 -- 1. The caller itself: already in a live match (or banned, checked below with the candidates)?
@@ -149,14 +123,10 @@ if old_raw then
   end
 end
 
-local function banned_now(score)
-  return score and tonumber(score) > now
-end
-
 local ban_checked = false
 if cur then
   local ban = call("ZSCORE", KEYS[4], me)
-  if banned_now(ban) then
+  if ban and tonumber(ban) > now then
     if old_raw then
       unqueue(me, KEYS[1], o_ints, o_lang, 2)
     end
@@ -185,7 +155,10 @@ if cur then
   ban_checked = true
 end
 
+-- The caller's preferences, and its interest sets and tags: isets[ioff + i], wrapped[woff + i]
+-- for i = 1..n_ints (a join passes them as KEYS[9..] and ARGV[16..]; a retry reads the ticket).
 local joined_s, ints, lang, country, olang, ocountry, band, ch, card
+local isets, ioff, wrapped, woff, n_ints
 if mode == "retry" then
   if not old_raw then
     return { "gone" }
@@ -195,53 +168,71 @@ if mode == "retry" then
     local _
     ch, _, card = match(old_raw, REST, o_rest)
   end
+  isets, ioff, wrapped, woff, n_ints = {}, 0, {}, 0, 0
+  local p = 2
+  while true do
+    local e = find(ints, ",", p, true)
+    if not e then
+      break
+    end
+    n_ints = n_ints + 1
+    isets[n_ints] = T .. "interest:" .. sub(ints, p, e - 1)
+    wrapped[n_ints] = sub(ints, p - 1, e)
+    p = e + 1
+  end
 else
   joined_s = old_raw and o_joined or now_s
   ints, lang, country, olang, ocountry, band, ch = match(ARGV[14], "^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
   card = ARGV[15]
+  isets, ioff, wrapped, woff, n_ints = KEYS, 8, ARGV, 15, #KEYS - 8
 end
 ch, card, country, olang, ocountry, band = ch or "", card or "", country or "", olang or "", ocountry or "", band or ""
 local joined = tonumber(joined_s) or now
 local my_stage = stage_of(joined, ints, lang)
 local only_lang = olang == "1" and lang ~= ""
-
--- 2. Sample candidates from the sets this stage can use.
-local tags, wrapped, sets = {}, {}, {}
-for tag in gmatch(ints, "[^,]+") do
-  tags[#tags + 1] = tag
-  wrapped[#tags] = "," .. tag .. ","
-  sets[#tags] = T .. "interest:" .. tag
-end
-local n_interest_sets = #sets
 local in_lang = my_stage > 0 and lang ~= ""
-if in_lang then
-  sets[#sets + 1] = T .. "lang:" .. lang
-end
-if my_stage >= 2 then
-  sets[#sets + 1] = KEYS[6]
-end
-local ids, from, seen = {}, {}, { [me] = true }
-for s = 1, #sets do
-  local got = call("SRANDMEMBER", sets[s], ARGV[10])
+local lang_set = in_lang and T .. "lang:" .. lang
+
+-- 2. Sample candidates from the sets this stage can use (ids[n] came from set from[n]).
+local ids, from, seen, n_ids = nil, nil, nil, 0
+local function sample(set_key)
+  local got = call("SRANDMEMBER", set_key, ARGV[10])
+  if #got == 0 then
+    return
+  end
+  if not ids then
+    ids, from, seen = {}, {}, { [me] = true }
+  end
   for i = 1, #got do
     local id = got[i]
     if not seen[id] then
       seen[id] = true
-      ids[#ids + 1] = id
-      from[#ids] = sets[s]
+      n_ids = n_ids + 1
+      ids[n_ids] = id
+      from[n_ids] = set_key
     end
   end
 end
+for i = 1, n_ints do
+  sample(isets[ioff + i])
+end
+if in_lang then
+  sample(lang_set)
+end
+if my_stage >= 2 then
+  sample(KEYS[6])
+end
 
 -- 3. Keep the compatible ones, best first; Redis-side checks (bans, blocks, cooldown) last.
-local cands = {}
-if #ids > 0 then
+local cands, n_cands = nil, 0
+if n_ids > 0 then
+  cands = {}
   local tkeys = {}
-  for n = 1, #ids do
+  for n = 1, n_ids do
     tkeys[n] = T .. "ticket:" .. ids[n]
   end
   local raw = call("MGET", unpack(tkeys))
-  for n = 1, #ids do
+  for n = 1, n_ids do
     local s = raw[n]
     if not s then
       -- A ghost: its socket stopped heartbeating. Never handed out; cleaned here, lazily.
@@ -261,8 +252,8 @@ if #ids > 0 then
       then
         local nc = 0
         if ti ~= "" then
-          for i = 1, #wrapped do
-            if find(ti, wrapped[i], 1, true) then
+          for i = 1, n_ints do
+            if find(ti, wrapped[woff + i], 1, true) then
               nc = nc + 1
             end
           end
@@ -276,7 +267,8 @@ if #ids > 0 then
         end
         local tjoined = tonumber(tj) or now
         if q <= my_stage and q <= stage_of(tjoined, ti, tl) then
-          cands[#cands + 1] = {
+          n_cands = n_cands + 1
+          cands[n_cands] = {
             id = ids[n], raw = s, rest = rest, tkey = tkeys[n], ints = ti, lang = tl, joined = tjoined, q = q,
             nc = nc, sl = same_lang and 1 or 0, band = (band ~= "" and tb == band) and 1 or 0,
           }
@@ -286,7 +278,7 @@ if #ids > 0 then
   end
 end
 
-if #cands > 1 then
+if n_cands > 1 then
   table.sort(cands, function(a, b)
     if a.q ~= b.q then
       return a.q < b.q
@@ -308,24 +300,39 @@ if #cands > 1 then
 end
 
 -- The caller's own ban rides in the same ZMSCORE as the candidates' bans.
-local cids = { me }
-for n = 1, #cands do
-  cids[n + 1] = cands[n].id
+local cids, bans
+if n_cands > 0 then
+  cids = { me }
+  for n = 1, n_cands do
+    cids[n + 1] = cands[n].id
+  end
+  bans = call("ZMSCORE", KEYS[4], unpack(cids))
+elseif not ban_checked then
+  bans = { call("ZSCORE", KEYS[4], me) }
 end
-local bans = #cands > 0 and call("ZMSCORE", KEYS[4], unpack(cids)) or { not ban_checked and call("ZSCORE", KEYS[4], me) }
-if banned_now(bans[1]) then
+if bans and bans[1] and tonumber(bans[1]) > now then
   if old_raw then
     unqueue(me, KEYS[1], o_ints, o_lang, 2)
   end
   return { "banned", bans[1] }
 end
 
-local best, best_ch, best_recent, best_card = nil, nil, nil, nil
-if #cands > 0 then
+-- Whether a recent-partners string (";id=at;id=at") says we met ``id`` less than a cooldown ago.
+local best, best_ch, best_recent, best_card
+if n_cands > 0 then
+  local cooldown = tonumber(ARGV[11])
+  local function cooling(recent, id)
+    if not recent or recent == "" then
+      return false
+    end
+    local _, e = find(recent, ";" .. id .. "=", 1, true)
+    local at = e and tonumber(match(recent, "^[%d%.]+", e + 1))
+    return at ~= nil and now - at < cooldown
+  end
   local blocked = call("SMISMEMBER", KEYS[5], unpack(cids, 2))
-  for n = 1, #cands do
+  for n = 1, n_cands do
     local c = cands[n]
-    if banned_now(bans[n + 1]) then
+    if bans[n + 1] and tonumber(bans[n + 1]) > now then
       unqueue(c.id, c.tkey, c.ints, c.lang, 2)
     elseif blocked[n] == 0 and not cooling(my_recent, c.id) then
       local cch, crecent, ccard = match(c.raw, REST, c.rest)
@@ -337,16 +344,36 @@ if #cands > 0 then
   end
 end
 
+local function fmt_wait(since)
+  local w = now - since
+  return w > 0 and string.format("%.3f", w) or "0.000"
+end
+
 -- 4a. A match: take both out of the pool, record it for both sides.
 if best then
+  -- The recent-partners string with ``id`` met now, keeping the last ARGV[12] entries.
+  local function remember(recent, id)
+    if not recent or recent == "" then
+      return ";" .. id .. "=" .. now_s
+    end
+    local kept = {}
+    for other, at in string.gmatch(recent, ";([^=;]+)=([^;]+)") do
+      if other ~= id then
+        kept[#kept + 1] = ";" .. other .. "=" .. at
+      end
+    end
+    kept[#kept + 1] = ";" .. id .. "=" .. now_s
+    return table.concat(kept, "", math.max(1, #kept - tonumber(ARGV[12]) + 1))
+  end
   if old_raw then
     unqueue(me, KEYS[1], o_ints, o_lang, stage_of(tonumber(o_joined) or now, o_ints, o_lang))
   end
   unqueue(best.id, best.tkey, best.ints, best.lang, stage_of(best.joined, best.ints, best.lang))
   local common = {}
-  for i = 1, #tags do
-    if find(best.ints, wrapped[i], 1, true) then
-      common[#common + 1] = tags[i]
+  for i = 1, n_ints do
+    local w = wrapped[woff + i]
+    if find(best.ints, w, 1, true) then
+      common[#common + 1] = sub(w, 2, -2)
     end
   end
   local mkey = T .. "match:" .. ARGV[5]
@@ -378,10 +405,16 @@ end
 -- ticket itself (a sampled ghost, the sweep, leave), after which a retry answers "gone".
 if mode == "join" then
   if old_raw then
-    for tag in gmatch(o_ints, "[^,]+") do
-      if not find(ints, "," .. tag .. ",", 1, true) then
-        call("SREM", T .. "interest:" .. tag, me)
+    local p = 2
+    while true do
+      local e = find(o_ints, ",", p, true)
+      if not e then
+        break
       end
+      if not find(ints, sub(o_ints, p - 1, e), 1, true) then
+        call("SREM", T .. "interest:" .. sub(o_ints, p, e - 1), me)
+      end
+      p = e + 1
     end
     if o_lang ~= "" and not (in_lang and o_lang == lang) then
       call("SREM", T .. "lang:" .. o_lang, me)
@@ -389,11 +422,11 @@ if mode == "join" then
   end
   call("SET", KEYS[1], joined_s .. "\t" .. ARGV[14] .. "\t" .. (my_recent or "") .. "\t" .. card, "EX", ARGV[6])
   call("SADD", KEYS[6], me)
-  for s = 1, n_interest_sets do
-    call("SADD", sets[s], me)
+  for i = 1, n_ints do
+    call("SADD", isets[ioff + i], me)
   end
 end
 if in_lang then
-  call("SADD", sets[n_interest_sets + 1], me)
+  call("SADD", lang_set, me)
 end
 return { "queued", STAGE_NAMES[my_stage], fmt_wait(joined), tostring(call("SCARD", KEYS[6])) }
