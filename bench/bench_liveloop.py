@@ -51,7 +51,7 @@ TARGETS = [
     ("time-to-match p99 at 1,000 held + 100 pairs/s", "<= 50 ms", "ms"),
     ("Redis CPU per join (match.lua)", "<= 20 µs", "µs"),
 ]
-BASELINE = os.environ.get("BENCH_LIVELOOP_BASELINE", "a31717f36b57291ed1bfd6ffb59a47996ea73ff6")
+BASELINE = os.environ.get("BENCH_LIVELOOP_BASELINE", "a4b54dc947a7709141e64eb06885f4104cf2f828")
 FIXED_RATE = 100.0  # the step at which relay, time to match and CPU per pair are compared
 
 # Runs inside a tree (its own ``matching`` package): prints {"calls", "usec", "commands", "pairs"}.
