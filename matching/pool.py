@@ -69,6 +69,7 @@ from seendr import keys, pool_shards, redis_state
 
 logger = logging.getLogger(__name__)
 
+
 def _unavailable(exc: Exception) -> MatchingUnavailable:
     logger.warning("matching pool: Redis failed: %s", exc)
     return MatchingUnavailable("Matching is temporarily unavailable. Try again shortly.")

@@ -37,7 +37,8 @@ def matches_series(*, now: float, minutes: int = 60) -> list[tuple[int, int]]:
         for m in span:
             pipe.llen(keys.match_waits_per_minute(m, s))
     lengths = pipe.execute()
-    return [(m, sum(int(lengths[k * len(span) + i]) for k in range(len(shards))) // 2) for i, m in enumerate(span)]
+    per_minute = [sum(int(lengths[k * len(span) + i]) for k in range(len(shards))) for i in range(len(span))]
+    return [(m, n // 2) for m, n in zip(span, per_minute, strict=True)]
 
 
 def rolling_last_minute(series: list[tuple[int, int]], *, now: float) -> int:

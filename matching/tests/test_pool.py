@@ -319,7 +319,8 @@ def test_ghost_ticket_never_handed_out_and_cleaned_lazily():
 def test_sweep_stale_removes_ghosts_from_every_pool_set_and_keeps_the_living(settings):
     for i in range(30):
         join(f"g{i}", T0, ["chess", f"t{i % 3}"], "en" if i % 2 else "de", only_country="ZZ")
-        poolsync.retry(identity_id=f"g{i}", now=T0 + settings.MATCH_ANYONE_SECONDS)  # widened: in a language set
+        # Widened: in a language set too.
+        poolsync.retry(identity_id=f"g{i}", now=T0 + settings.MATCH_ANYONE_SECONDS)
     for i in range(0, 30, 3):
         r().delete(keys.ticket(f"g{i}"))
     r().zadd(keys.pool_live_matches(), {"lapsed": T0 - 1000, "fresh": T0})
