@@ -88,8 +88,11 @@ def _trip(scope: str, exc: Exception) -> Decision:
     return ALLOW
 
 
+@functools.lru_cache(maxsize=256)
 def parse(spec: str) -> Limit:
-    """``"10/5m"`` -> Limit(count=10, period=300.0)."""
+    """``"10/5m"`` -> Limit(count=10, period=300.0). Cached by the spec's text: the hot path
+    (a check per WebSocket frame) parsed the same few specs thousands of times a second, and a
+    changed setting is a new text, so it is parsed afresh."""
     match = _SPEC.match(spec)
     if not match:
         raise ImproperlyConfigured(f"rate limit {spec!r} is not of the form 'N/period', e.g. '10/5m'")
@@ -151,8 +154,11 @@ def check(*, scope: str, subject: str, now: float | None = None, cost: int = 1) 
     return _counted(scope, _decision(raw))
 
 
-async def acheck(*, scope: str, subject: str, now: float | None = None, cost: int = 1) -> Decision:
-    """The asyncio twin of :func:`check`, for consumers."""
+async def acheck(
+    *, scope: str, subject: str, now: float | None = None, cost: int = 1, count_refusal: bool = True
+) -> Decision:
+    """The asyncio twin of :func:`check`, for consumers. ``count_refusal=False`` keeps a refusal
+    out of /metrics, for a caller that asks ahead of an action (``seendr.ratelimit_lease``)."""
     limit = limit_for(scope)
     if limit is None:
         return ALLOW
@@ -163,7 +169,7 @@ async def acheck(*, scope: str, subject: str, now: float | None = None, cost: in
         raw = await lua("seendr", "ratelimit").arun(astate(), [key], _args(limit, now, cost))
     except redis.RedisError as exc:
         return _trip(scope, exc)
-    return _counted(scope, _decision(raw))
+    return _counted(scope, _decision(raw)) if count_refusal else _decision(raw)
 
 
 def reset(*, scope: str, subject: str) -> None:
