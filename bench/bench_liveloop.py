@@ -205,6 +205,8 @@ def start_daphne(tree: Path, logdir: Path, label: str) -> tuple[subprocess.Popen
         "RATE_LIMIT_WS_JOIN": "1000000/1m",
         "RATE_LIMIT_WS_SIGNAL": "1000000/1m",
         "RATE_LIMIT_WS_CHAT": "1000000/1m",
+        # Every load-generator socket comes from 127.0.0.1: one network, capped at 20 sockets.
+        "CHAT_SOCKETS_PER_NETWORK": "1000000",
     }
     log = (logdir / f"daphne-{label}.log").open("w")
     proc = subprocess.Popen(
