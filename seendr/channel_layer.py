@@ -7,12 +7,13 @@ with the work). Two changes, nothing else:
 
 * **Local delivery.** A message for a channel that a consumer of this very process (and event
   loop) listens on is put straight into that channel's queue, serialized as it would have come
-  back from Redis. Partners on the same server (most pairs with few web processes) relay without
-  Redis. A channel on another process is not in the local table and goes through Redis as
-  before. Group messages always go through Redis: a group may have members anywhere.
+  back from Redis. Partners on the same server relay without Redis (every pair when a site runs
+  one web process, about 1/N of them with N). A channel on another process is not in the local
+  table and goes through Redis as before. Group messages always go through Redis: a group may
+  have members anywhere.
 * **Coalesced publishes.** Messages that wait for the shard's connection are sent together in
-  one pipeline (one write, one round trip); each sender still waits for its own message to be
-  published and sees its error, as before.
+  one pipeline (``seendr.coalesce``: one write, one round trip); each sender still waits for
+  its own message to be published and sees its error, as before.
 
 Ordering: messages from one process to one channel keep their order (they take the same path);
 a direct message to a local channel may overtake a group message sent just before it, which no
@@ -32,49 +33,26 @@ from channels_redis.pubsub import (
 )
 from channels_redis.utils import _wrap_close, decode_hosts
 
+from seendr.coalesce import Coalescer
+
 
 class _CoalescingShard(RedisSingleShardConnection):
     """One shard's connection that publishes whatever is waiting in one pipeline."""
 
     def __init__(self, host: dict, channel_layer: Any) -> None:
         super().__init__(host, channel_layer)
-        self._waiting: list[tuple[str, bytes, asyncio.Future]] = []
-        self._sender: asyncio.Task | None = None
+        self._publishes: Coalescer[tuple[str, bytes]] = Coalescer(self._publish_batch)
 
     async def publish(self, channel: str, message: bytes) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self._waiting.append((channel, message, done))
-        if self._sender is None:
-            self._sender = asyncio.ensure_future(self._send_waiting())
-        await done
+        await self._publishes.submit((channel, message))
 
-    async def _send_waiting(self) -> None:
-        try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, []
-                try:
-                    async with self._lock:
-                        self._ensure_redis()
-                        async with self._redis.pipeline(transaction=False) as pipe:
-                            for channel, message, _ in batch:
-                                pipe.publish(channel, message)
-                            await pipe.execute()
-                except BaseException as exc:
-                    for _, _, done in batch:
-                        if not done.done():
-                            done.set_exception(exc)
-                    if isinstance(exc, asyncio.CancelledError):
-                        raise
-                else:
-                    for _, _, done in batch:
-                        if not done.done():
-                            done.set_result(None)
-        finally:
-            self._sender = None
-            for _, _, done in self._waiting:  # cancelled with messages still waiting
-                if not done.done():
-                    done.set_exception(ConnectionError("channel layer closed"))
-            self._waiting = []
+    async def _publish_batch(self, batch: list[tuple[str, bytes]]) -> list[Any]:
+        async with self._lock:
+            self._ensure_redis()
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for channel, message in batch:
+                    pipe.publish(channel, message)
+                return await pipe.execute()
 
 
 class _LoopLayer(RedisPubSubLoopLayer):
