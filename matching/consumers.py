@@ -22,6 +22,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from matching import frames, presence, services, socket_caps
+from matching.frame_limits import FrameLimits
 from matching.session import ChatSession, banned_frame
 from matching.types import MatchingUnavailable
 from seendr import keys, networks, ratelimit
@@ -35,24 +36,6 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_REPLACED = 4409
 CLOSE_TOO_MANY = 4429  # too many sockets from one network, or opened too often by one identity
 CLOSE_UNAVAILABLE = 1011  # the standard "server error" code: the client may retry later
-
-# Scopes of settings.RATE_LIMITS applied per identity to client frames: every type has one
-# (a new type without its own falls under ws_other, never under none).
-FRAME_LIMITS = {
-    "join": "ws_join",
-    "next": "ws_join",
-    "leave": "ws_leave",
-    "chat": "ws_chat",
-    "signal": "ws_signal",
-    "ping": "ws_ping",
-    "like": "like",
-    "report": "report",
-    "block": "ws_block",
-    "friend": "friend",
-    "call": "call",
-    "answer": "answer",
-}
-OTHER_FRAMES_LIMIT = "ws_other"
 
 # Channel-layer messages the session handles itself, by its method of the same name.
 SESSION_MESSAGES = frozenset(
@@ -89,6 +72,7 @@ def _guarded(handler: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable
 
 class ChatConsumer(AsyncWebsocketConsumer):
     session: ChatSession | None = None
+    limits: FrameLimits  # set with the session
     language: str = settings.LANGUAGE_CODE  # the page's language (seendr.i18n), chosen at connect
     closed = False
     network = ""  # hash of the client's network (seendr.networks), "" when unknown
@@ -165,6 +149,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await networks.arecord(identity_id=identity.id, ip_hash=self.network)
         card = await services.card_for(identity)
         await self.channel_layer.group_add(keys.identity_group(identity.id), self.channel_name)
+        self.limits = FrameLimits(subject=identity.id)
         self.session = ChatSession(
             identity=identity, transport=self, card=card, network=self.network, language=self.language
         )
@@ -224,13 +209,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         try:
             frame = frames.parse(text_data, bytes_data)
-            scope = FRAME_LIMITS.get(frame.type, OTHER_FRAMES_LIMIT)
-            decision = await ratelimit.acheck(scope=scope, subject=session.identity.id)
-            if decision.allowed and frame.type == "signal":
-                # Signals are relayed whole: their bytes count as well as their number.
-                decision = await ratelimit.acheck(
-                    scope="ws_signal_bytes", subject=session.identity.id, cost=len(text_data or "")
-                )
+            decision = await self.limits.check(frame.type, len(text_data or ""))
             if not decision.allowed:
                 await self.send_frame(ratelimit.error_frame(decision))
                 return

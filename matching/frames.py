@@ -218,6 +218,18 @@ def _encodable(value: Any) -> bool:
     return True
 
 
+def _may_hold_lone_surrogates(text: str) -> bool:
+    """A parsed frame can hold a lone surrogate only if its text spells one as a JSON escape
+    or holds one raw: most frames have neither, and skip the walk over every string."""
+    if "\\u" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def parse(text_data: str | None = None, bytes_data: bytes | None = None) -> Frame:
     """Validate one WebSocket message. Raises FrameError with the code the client sees."""
     if text_data is None:
@@ -239,7 +251,7 @@ def parse(text_data: str | None = None, bytes_data: bytes | None = None) -> Fram
         raise FrameError("bad_json", _("the frame is not valid JSON")) from None
     if not isinstance(obj, dict):
         raise FrameError("bad_json", _("a frame must be a JSON object"))
-    for name, value in obj.items():
+    for name, value in obj.items() if _may_hold_lone_surrogates(text_data) else ():
         if not _encodable(name) or not _encodable(value):
             # JSON may spell a lone surrogate ("\ud800"); it cannot be relayed, stored or logged
             # as UTF-8, so it is the client's error, not ours.

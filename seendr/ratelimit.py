@@ -5,7 +5,10 @@ more every 30 seconds; units ``s``, ``m``, ``h``, ``d``, with an optional count 
 A scope set to ``None`` is not limited. An unknown scope is a programming error and raises.
 
 The check is one Lua script (``seendr/lua/ratelimit.lua``), atomic on the server, and the caller
-passes the time in, so tests can move the clock.
+passes the time in, so tests can move the clock. The asyncio checks of one process that arrive
+together (frames of many sockets in one event-loop turn) go to Redis as one pipeline
+(``seendr.coalesce``); each is still its own script call. Frequent actions of one socket can pay
+a limit in leases instead (``seendr.ratelimit_lease``).
 
 Redis down: the limiter FAILS OPEN. A limit protects against abuse; refusing every log-in and
 every chat line because a cache server is away would turn a Redis outage into a site outage.
@@ -23,6 +26,7 @@ Three doors:
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import inspect
@@ -30,6 +34,7 @@ import logging
 import math
 import re
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,6 +46,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext, ngettext
 
 from seendr import keys
+from seendr.coalesce import Coalescer
 from seendr.http import json_error
 from seendr.identity import from_request
 from seendr.metrics import RATE_LIMITED
@@ -88,8 +94,11 @@ def _trip(scope: str, exc: Exception) -> Decision:
     return ALLOW
 
 
+@functools.lru_cache(maxsize=256)
 def parse(spec: str) -> Limit:
-    """``"10/5m"`` -> Limit(count=10, period=300.0)."""
+    """``"10/5m"`` -> Limit(count=10, period=300.0). Cached by the spec's text: the hot path
+    (a check per WebSocket frame) parsed the same few specs thousands of times a second, and a
+    changed setting is a new text, so it is parsed afresh."""
     match = _SPEC.match(spec)
     if not match:
         raise ImproperlyConfigured(f"rate limit {spec!r} is not of the form 'N/period', e.g. '10/5m'")
@@ -151,8 +160,11 @@ def check(*, scope: str, subject: str, now: float | None = None, cost: int = 1) 
     return _counted(scope, _decision(raw))
 
 
-async def acheck(*, scope: str, subject: str, now: float | None = None, cost: int = 1) -> Decision:
-    """The asyncio twin of :func:`check`, for consumers."""
+async def acheck(
+    *, scope: str, subject: str, now: float | None = None, cost: int = 1, count_refusal: bool = True
+) -> Decision:
+    """The asyncio twin of :func:`check`, for consumers. ``count_refusal=False`` keeps a refusal
+    out of /metrics, for a caller that asks ahead of an action (``seendr.ratelimit_lease``)."""
     limit = limit_for(scope)
     if limit is None:
         return ALLOW
@@ -160,10 +172,49 @@ async def acheck(*, scope: str, subject: str, now: float | None = None, cost: in
         return ALLOW
     key = _subject_key(scope, subject)
     try:
-        raw = await lua("seendr", "ratelimit").arun(astate(), [key], _args(limit, now, cost))
+        raw = await _checks_of_this_loop().submit((key, _args(limit, now, cost)))
     except redis.RedisError as exc:
         return _trip(scope, exc)
-    return _counted(scope, _decision(raw))
+    if raw is None:  # the breaker opened while this check waited for its batch
+        return ALLOW
+    return _counted(scope, _decision(raw)) if count_refusal else _decision(raw)
+
+
+# The asyncio checks of one event loop that arrive together (the frames of many sockets in one
+# turn) go to Redis as one pipeline: each is still its own atomic script call, in order.
+_async_checks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Coalescer] = weakref.WeakKeyDictionary()
+
+
+def _checks_of_this_loop() -> Coalescer:
+    loop = asyncio.get_running_loop()
+    checks = _async_checks.get(loop)
+    if checks is None:
+        checks = _async_checks[loop] = Coalescer(_run_checks)
+    return checks
+
+
+async def _run_checks(calls: list[tuple[str, list]]) -> list:
+    """One pipeline of limiter calls; a reply that is an error goes to its own caller. Calls a
+    server lacked the script for (a restart) are sent again once it is loaded, and only those:
+    a limiter call is not idempotent."""
+    if _breaker_open():
+        return [None] * len(calls)  # a batch that waited behind a failed one: no second timeout
+    client = astate()
+    script = lua("seendr", "ratelimit")
+
+    async def send(batch: list[tuple[str, list]]) -> list:
+        async with client.pipeline(transaction=False) as pipe:
+            for key, args in batch:
+                script.queue(pipe, [key], args)
+            return await pipe.execute(raise_on_error=False)
+
+    replies = await send(calls)
+    missing = [i for i, reply in enumerate(replies) if isinstance(reply, redis.exceptions.NoScriptError)]
+    if missing:
+        await client.script_load(script.source)
+        for i, reply in zip(missing, await send([calls[i] for i in missing]), strict=True):
+            replies[i] = reply
+    return replies
 
 
 def reset(*, scope: str, subject: str) -> None:

@@ -196,7 +196,8 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 14)
 
-CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", "channels_redis.pubsub.RedisPubSubChannelLayer")
+# channels-redis pub/sub, plus local delivery and coalesced publishes (seendr/channel_layer.py).
+CHANNEL_LAYER_BACKEND = env("CHANNEL_LAYER_BACKEND", "seendr.channel_layer.PubSubChannelLayer")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": CHANNEL_LAYER_BACKEND,

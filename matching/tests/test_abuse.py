@@ -8,6 +8,7 @@ import logging
 
 import pytest
 
+from matching import frames
 from matching.frames import CLIENT_TYPES
 from matching.tests.wsutil import (
     communicator,
@@ -85,6 +86,25 @@ async def test_a_lone_surrogate_is_a_bad_field_and_logs_no_traceback(raw, caplog
     assert (await expect(b_comm, "chat"))["text"] == "still here"
     await a_comm.disconnect()
     await b_comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type":"chat","text":"\\ud800"}',  # spelt as a JSON escape
+        '{"type":"chat","text":"raw \ud800 here"}',  # held raw
+        '{"type":"signal","data":{"k":["a",{"\\udc00":1}]}}',  # deep, in a key
+    ],
+)
+def test_a_lone_surrogate_anywhere_is_refused_by_the_parser(text):
+    with pytest.raises(frames.FrameError) as refused:
+        frames.parse(text)
+    assert refused.value.code == "bad_field"
+
+
+def test_plain_non_ascii_text_parses():
+    frame = frames.parse('{"type":"chat","text":"héllo, café ☕"}')
+    assert frame.fields["text"] == "héllo, café ☕"
 
 
 # --- D1: signal bytes per second, sockets per network and per identity -----------------------
