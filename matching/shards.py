@@ -48,27 +48,10 @@ async def join(
     *, identity_id: str, prefs: Preferences, channel_name: str, card: str, now: float, channel_layer: Any
 ) -> tuple[JoinOutcome, str]:
     """Join the home shard, moving on as :func:`next_shard` says; (outcome, shard it is in)."""
+    common = {"identity_id": identity_id, "prefs": prefs, "channel_name": channel_name, "card": card}
     home = pool_shards.home(prefs.lang)
-    outcome = await services.join(
-        identity_id=identity_id,
-        prefs=prefs,
-        channel_name=channel_name,
-        card=card,
-        now=now,
-        channel_layer=channel_layer,
-        shard=home,
-    )
-    return await _widen(
-        outcome,
-        now=now,
-        shard=home,
-        home=home,
-        identity_id=identity_id,
-        prefs=prefs,
-        channel_name=channel_name,
-        card=card,
-        channel_layer=channel_layer,
-    )
+    outcome = await services.join(**common, now=now, channel_layer=channel_layer, shard=home)
+    return await _widen(outcome, now=now, shard=home, home=home, channel_layer=channel_layer, **common)
 
 
 async def retry(
