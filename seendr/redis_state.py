@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 import redis
 import redis.asyncio
@@ -44,8 +44,22 @@ StateClient = redis.Redis | redis.cluster.RedisCluster
 AsyncStateClient = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
 
 
+def _split_multi_host(url: str) -> SplitResult:
+    """``urlsplit`` for Sentinel and Cluster URLs, whose netloc lists several hosts.
+
+    Such a netloc is not one URL authority, and Pythons with the bracketed-netloc check (security
+    releases since 2024) refuse an IPv6 host after the first (``h1:7000,[::1]:7002``). The netloc
+    is cut off here by hand, up to the first ``/`` or ``?``; the rest is an ordinary URL tail."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return urlsplit(url)
+    cut = min((i for i in (rest.find("/"), rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    tail = urlsplit("x://h" + rest[cut:])
+    return SplitResult(scheme.lower(), rest[:cut], tail.path, tail.query, tail.fragment)
+
+
 def is_cluster_url(url: str) -> bool:
-    return urlsplit(url).scheme in CLUSTER_SCHEMES
+    return _split_multi_host(url).scheme in CLUSTER_SCHEMES
 
 
 def _host_list(hosts: str) -> list[tuple[str, int]]:
@@ -61,7 +75,7 @@ def _host_list(hosts: str) -> list[tuple[str, int]]:
 def sentinel_target(url: str) -> tuple[list[tuple[str, int]], str, dict[str, Any]]:
     """Split a Sentinel URL into the Sentinels' (host, port), the monitored service's name, and
     the options of connections to the primary (database, credentials, TLS)."""
-    parts = urlsplit(url)
+    parts = _split_multi_host(url)
     if parts.scheme not in SENTINEL_SCHEMES:
         raise ValueError(f"not a Sentinel URL (expected {' or '.join(SENTINEL_SCHEMES)}://)")
     userinfo, _, hosts = parts.netloc.rpartition("@")
@@ -81,7 +95,7 @@ def sentinel_target(url: str) -> tuple[list[tuple[str, int]], str, dict[str, Any
 def cluster_seeds(url: str) -> tuple[str, list[tuple[str, int]]]:
     """Split a cluster URL into a plain URL of its first seed node (credentials, TLS and query
     options included) and every seed node as (host, port)."""
-    parts = urlsplit(url)
+    parts = _split_multi_host(url)
     if parts.scheme not in CLUSTER_SCHEMES:
         raise ValueError(f"not a cluster URL (expected {' or '.join(CLUSTER_SCHEMES)}://)")
     userinfo, at, hosts = parts.netloc.rpartition("@")
@@ -99,7 +113,7 @@ def client_for_url(url: str, **kwargs: Any) -> StateClient:
     The cluster client connects at once to learn the slot map; an unreachable cluster raises
     ``redis.ConnectionError`` like an unreachable server, so callers handle one error type.
     """
-    if urlsplit(url).scheme in SENTINEL_SCHEMES:
+    if _split_multi_host(url).scheme in SENTINEL_SCHEMES:
         sentinels, service, options = sentinel_target(url)
         return redis.sentinel.Sentinel(sentinels, sentinel_kwargs=_socket_options(kwargs)).master_for(
             service, **options, **kwargs
@@ -144,7 +158,7 @@ class _AsyncCluster(redis.asyncio.cluster.RedisCluster):
 def async_client_for_url(url: str, *, max_connections: int, **kwargs: Any) -> AsyncStateClient:
     """An asyncio client for a single-server, Sentinel or cluster URL, holding at most
     ``max_connections`` connections (per node on a cluster)."""
-    if urlsplit(url).scheme in SENTINEL_SCHEMES:
+    if _split_multi_host(url).scheme in SENTINEL_SCHEMES:
         sentinels, service, options = sentinel_target(url)
         # The Sentinel-managed pool does not wait either: past the bound, a ConnectionError.
         return redis.asyncio.sentinel.Sentinel(sentinels, sentinel_kwargs=_socket_options(kwargs)).master_for(

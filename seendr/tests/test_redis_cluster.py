@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -24,6 +25,27 @@ def test_a_cluster_url_names_seed_nodes_and_keeps_credentials_and_options():
     assert is_cluster_url("redis+cluster://h:1") and not is_cluster_url("redis://h:1/0")
     with pytest.raises(ValueError):
         cluster_seeds("redis+cluster://")
+
+
+def _urlsplit_checking_brackets(url: str):
+    """``urlsplit`` as Pythons with the bracketed-netloc check behave (Debian's 3.11, 3.12.x
+    security releases): text before a ``[`` in the host part is refused."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    if "[" in host and not host.startswith("["):
+        raise ValueError("Invalid IPv6 URL")
+    return parts
+
+
+def test_ipv6_seeds_after_the_first_parse_on_pythons_that_check_brackets(monkeypatch):
+    monkeypatch.setattr(redis_state, "urlsplit", _urlsplit_checking_brackets)
+    plain, seeds = cluster_seeds("redis+cluster://10.0.0.1:7000,[::1]:7002/0")
+    assert (plain, seeds) == ("redis://10.0.0.1:7000/0", [("10.0.0.1", 7000), ("[::1]", 7002)])
+    assert is_cluster_url("redis+cluster://10.0.0.1:7000,[::1]:7002")
+    sentinels, service, options = redis_state.sentinel_target(
+        "redis+sentinel://s1:26379,[::1]:26380/seendr/3"
+    )
+    assert (sentinels, service, options["db"]) == ([("s1", 26379), ("[::1]", 26380)], "seendr", 3)
 
 
 def test_an_unreachable_cluster_is_an_ordinary_connection_error(settings):
