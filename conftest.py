@@ -1,3 +1,3 @@
 """The suite's shared fixtures live in ``seendr.testing``; this file only loads them."""
 
-pytest_plugins = ["seendr.testing.fixtures"]
+pytest_plugins = ["seendr.testing.fixtures", "seendr.testing.match_history"]
