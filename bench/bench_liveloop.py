@@ -169,12 +169,13 @@ def redis_cpu_per_join(trees: dict[str, Path], joins: int, rounds: int) -> dict[
 
 
 class CpuSampler:
-    """CPU seconds of one process, sampled every 0.1 s, to integrate over any window later."""
+    """CPU seconds of some processes together, sampled every 0.1 s, to integrate over any window
+    later."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, *pids: int) -> None:
         import psutil
 
-        self.proc = psutil.Process(pid)
+        self.procs = [psutil.Process(pid) for pid in pids]
         self.samples: list[tuple[float, float]] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -183,10 +184,10 @@ class CpuSampler:
     def _run(self) -> None:
         while not self.stop.is_set():
             try:
-                t = self.proc.cpu_times()
+                times = [p.cpu_times() for p in self.procs]
             except Exception:
                 return
-            self.samples.append((time.monotonic(), t.user + t.system))
+            self.samples.append((time.monotonic(), sum(t.user + t.system for t in times)))
             self.stop.wait(0.1)
 
     def cores(self, start: float, end: float) -> float | None:
@@ -214,7 +215,7 @@ def start_daphne(tree: Path, logdir: Path, label: str) -> tuple[subprocess.Popen
         [
             sys.executable,
             "-m",
-            "daphne",
+            *(["seendr.serve"] if (tree / "seendr" / "serve.py").exists() else ["daphne"]),
             "-v",
             "0",
             "-b",
@@ -247,11 +248,18 @@ def churn_staircase(
     rates: list[float],
     step_s: float,
     logdir: Path,
+    start=None,
 ) -> dict:
+    """``start(tree, logdir, label) -> (process to stop, port, pids whose CPU is measured)`` starts
+    the server under load; by default one Daphne process of ``tree``."""
     from bench import wsload
 
-    proc, port = start_daphne(tree, logdir, label)
-    sampler = CpuSampler(proc.pid)
+    if start is None:
+        proc, port = start_daphne(tree, logdir, label)
+        measured = [proc.pid]
+    else:
+        proc, port, measured = start(tree, logdir, label)
+    sampler = CpuSampler(*measured)
     profile = ""
     try:
         time.sleep(1.0)
@@ -291,7 +299,7 @@ def churn_staircase(
             # Profile the step that matters most: the top of the staircase.
             time.sleep(max(0.0, (len(rates) - 1) * (step_s + 0.6) + 1.0))
             if proc.poll() is None:
-                profile = harness.pyspy_summary(proc.pid, max(1.0, min(4.0, step_s - 2.0)), limit=20)
+                profile = harness.pyspy_summary(measured[0], max(1.0, min(4.0, step_s - 2.0)), limit=20)
         results = [out.get(timeout=len(rates) * (step_s + 30) + 120) for _ in procs]
         for p in procs:
             p.join(timeout=30)
@@ -320,7 +328,12 @@ def churn_staircase(
             relay += p["relay"]
             for k, v in p["errors"].items():
                 errors[k] = errors.get(k, 0) + v
-        ttm = [max(m["a"], m["b"]) - m["join"] for m in merged.values() if {"a", "b", "join"} <= m.keys()]
+        # Pairs whose join fell inside the paced window; one formed in the tail is not the step's.
+        ttm = [
+            max(m["a"], m["b"]) - m["join"]
+            for m in merged.values()
+            if {"a", "b", "join"} <= m.keys() and m["join"] <= window[1]
+        ]
         seconds = max(0.1, window[1] - window[0])
         cores = sampler.cores(*window)
         pairs_s = len(ttm) / seconds

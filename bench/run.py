@@ -61,6 +61,15 @@ BENCHMARKS: dict[str, tuple[str, float, str, list[tuple[str, str, str]]]] = {
             ("Redis CPU per join (match.lua)", "<= 20 µs", "µs"),
         ],
     ),
+    "makerun": (
+        "bench.bench_makerun",
+        90.0,
+        "`make run` under churn: 1,000 idle sockets + 100 churning clients, load generator beside it",
+        [
+            ("pairs/s formed with relay p99 <= 50 ms, 1,000 idle held", ">= 150 pairs/s", "pairs/s"),
+            ("signal relay p99 at that rate", "<= 50 ms", "ms"),
+        ],
+    ),
     "profile_cache": (
         "bench.bench_profile_cache",
         100.0,

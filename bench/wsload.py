@@ -318,7 +318,9 @@ async def run_async(plan: dict[str, Any], ramp_done, go_at) -> dict[str, Any]:
             steps_out.append(
                 {
                     "rate": rate,
-                    "window": [t_start, t_end],
+                    # The paced window: clients still waiting at ``until`` (a queued join, a
+                    # partner's last frames) finish after it, and their tail is not the step's.
+                    "window": [t_start, min(t_end, until)],
                     "relay": step.relay,
                     "sent_relay": step.sent_relay,
                     "lost_relay": step.lost_relay,
