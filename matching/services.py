@@ -39,8 +39,8 @@ from matching.types import (
 from moderation import services as moderation_services
 from profiles import interests as interest_tags
 from profiles import selectors as profile_selectors
+from seendr import coalesce, keys, pool_shards
 from seendr import identity as identities
-from seendr import keys, pool_shards
 from seendr.identity import IDENTITY_ID_MAX_LENGTH, Identity
 from seendr.redis_state import aexecute_with_scripts, astate, lua, state
 
@@ -266,14 +266,26 @@ async def relay_chat(
 
 
 async def record_chat_line(*, match_id: str, sender_id: str, text: str, now: float) -> None:
-    """LPUSH a line (newest first), keep the last ``CHAT_TRANSCRIPT_LINES``, refresh the TTL."""
-    key = keys.transcript(match_id)
+    """LPUSH a line (newest first), keep the last ``CHAT_TRANSCRIPT_LINES``, refresh the TTL.
+
+    The lines of one process that arrive together go to Redis as one pipeline."""
     line = json.dumps({"from": sender_id, "at": round(now, 3), "text": text}, ensure_ascii=False)
-    async with astate().pipeline(transaction=True) as pipe:
+    await coalesce.of_this_loop(_write_transcript_lines).submit((keys.transcript(match_id), line))
+
+
+async def _write_transcript_lines(lines: list[tuple[str, str]]) -> list[Exception | None]:
+    # Not MULTI: a reader between a line's LPUSH and its LTRIM sees one line too many, which
+    # the evidence reader's own LRANGE bound already drops.
+    pipe = astate().pipeline(transaction=False)
+    for key, line in lines:
         pipe.lpush(key, line)
         pipe.ltrim(key, 0, settings.CHAT_TRANSCRIPT_LINES - 1)
         pipe.expire(key, settings.CHAT_TRANSCRIPT_TTL_SECONDS)
-        await pipe.execute()
+    replies = await pipe.execute(raise_on_error=False)
+    return [
+        next((r for r in replies[3 * n : 3 * n + 3] if isinstance(r, Exception)), None)
+        for n in range(len(lines))
+    ]
 
 
 async def notify_partner(*, channel_layer: Any, partner_channel: str, message: dict) -> None:

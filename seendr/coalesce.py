@@ -11,6 +11,7 @@ one extra task hop and nothing else.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
@@ -68,3 +69,18 @@ class Coalescer(Generic[T]):
             for _, done in self._waiting:  # stopped (loop shutdown) with calls still waiting
                 done.cancel()
             self._waiting = []
+
+
+_of_loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Callable, Coalescer]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def of_this_loop(send_batch: SendBatch[T]) -> Coalescer[T]:
+    """The running event loop's one Coalescer for ``send_batch`` (a batch is sent on the
+    connections of the loop its callers run on)."""
+    coalescers = _of_loops.setdefault(asyncio.get_running_loop(), {})
+    coalescer = coalescers.get(send_batch)
+    if coalescer is None:
+        coalescer = coalescers[send_batch] = Coalescer(send_batch)
+    return coalescer

@@ -26,7 +26,6 @@ Three doors:
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import inspect
@@ -34,7 +33,6 @@ import logging
 import math
 import re
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,7 +43,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext, ngettext
 
-from seendr import keys
+from seendr import coalesce, keys
 from seendr.coalesce import Coalescer
 from seendr.http import json_error
 from seendr.identity import from_request
@@ -182,15 +180,8 @@ async def acheck(
 
 # The asyncio checks of one event loop that arrive together (the frames of many sockets in one
 # turn) go to Redis as one pipeline: each is still its own atomic script call, in order.
-_async_checks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Coalescer] = weakref.WeakKeyDictionary()
-
-
 def _checks_of_this_loop() -> Coalescer:
-    loop = asyncio.get_running_loop()
-    checks = _async_checks.get(loop)
-    if checks is None:
-        checks = _async_checks[loop] = Coalescer(_run_checks)
-    return checks
+    return coalesce.of_this_loop(_run_checks)
 
 
 async def _run_checks(calls: list[tuple[str, list]]) -> list:

@@ -155,6 +155,33 @@ class _AsyncCluster(redis.asyncio.cluster.RedisCluster):
         return await super().execute_command(*args, **kwargs)
 
 
+class QuickCheckoutPool(redis.asyncio.BlockingConnectionPool):
+    """A bounded pool that hands out a clean connection without probing its socket.
+
+    redis-py checks every connection it hands out for unread data with a zero-timeout read: a
+    timer, a future and a cancellation per command, about a tenth of a busy web process's CPU
+    (docs/benchmarks.md, "Live loop"). Unread data only appears when a read is abandoned, and
+    redis-py disconnects a connection whose read is interrupted. So a connection that is
+    connected, with nothing buffered in its parser or stream and no end of stream seen, is
+    handed out as it is; any other gets redis-py's own check and reconnect.
+    """
+
+    async def ensure_connection(self, connection: redis.asyncio.connection.AbstractConnection) -> None:
+        if not _clean(connection):
+            await super().ensure_connection(connection)
+
+
+def _clean(connection: redis.asyncio.connection.AbstractConnection) -> bool:
+    """Connected with nothing read and not yet parsed (hiredis parser; others are never clean)."""
+    if not connection.is_connected:
+        return False
+    reader = getattr(connection._parser, "_reader", None)
+    stream = getattr(connection._parser, "_stream", None)
+    if not hasattr(reader, "has_data") or not isinstance(stream, asyncio.StreamReader):
+        return False
+    return not reader.has_data() and not stream._buffer and not stream.at_eof()
+
+
 def async_client_for_url(url: str, *, max_connections: int, **kwargs: Any) -> AsyncStateClient:
     """An asyncio client for a single-server, Sentinel or cluster URL, holding at most
     ``max_connections`` connections (per node on a cluster)."""
@@ -167,7 +194,7 @@ def async_client_for_url(url: str, *, max_connections: int, **kwargs: Any) -> As
     if not is_cluster_url(url):
         # A bounded pool: a burst of sockets waits briefly for a connection instead of
         # opening thousands against Redis.
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
+        pool = QuickCheckoutPool.from_url(
             url, max_connections=max_connections, timeout=settings.REDIS_SOCKET_TIMEOUT, **kwargs
         )
         return redis.asyncio.Redis(connection_pool=pool)
