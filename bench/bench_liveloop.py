@@ -101,11 +101,11 @@ print(json.dumps({"calls": evalsha["calls"], "usec": evalsha["usec"], "cpu_us": 
 """
 
 
-def baseline_tree(workdir: Path) -> Path | None:
+def baseline_tree(workdir: Path, commit: str = BASELINE) -> Path | None:
     """A detached worktree of the baseline commit (removed again by :func:`drop_tree`)."""
     path = workdir / "baseline"
     done = subprocess.run(
-        ["git", "worktree", "add", "--detach", "--force", str(path), BASELINE],
+        ["git", "worktree", "add", "--detach", "--force", str(path), commit],
         cwd=harness.ROOT,
         capture_output=True,
         text=True,

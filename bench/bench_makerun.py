@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import harness, wsload
-from bench.bench_liveloop import churn_staircase, prefix_for
+from bench.bench_liveloop import baseline_tree, churn_staircase, drop_tree, prefix_for
 from bench.bench_websocket import _free_port, _port_open, make_guest_sessions, raise_nofile
 
 NAME = "makerun"
@@ -77,9 +77,14 @@ def start_make_run(tree: Path, logdir: Path, label: str) -> tuple[subprocess.Pop
     webs: list[int] = []
     while not webs and time.monotonic() < deadline:
         time.sleep(0.2)
-        webs = [c.pid for c in psutil.Process(proc.pid).children() if "seendr.serve" in " ".join(c.cmdline())]
+        webs = [c.pid for c in psutil.Process(proc.pid).children() if _is_web(c.cmdline())]
     time.sleep(3.0)
     return proc, port, webs
+
+
+def _is_web(cmdline: list[str]) -> bool:
+    """A web process of run.py: ``seendr.serve``, or ``daphne`` in trees from before it."""
+    return "-m" in cmdline and bool({"seendr.serve", "daphne"} & set(cmdline))
 
 
 def passes(step: dict) -> bool:
@@ -98,23 +103,33 @@ def main(budget_s: float) -> int:
     rates = [float(x) for x in os.environ.get("BENCH_MAKERUN_RATES", "100,150,200").split(",")]
     from django.conf import settings
 
-    label = "makerun"
-    run_prefix, settings.SEENDR_KEY_PREFIX = settings.SEENDR_KEY_PREFIX, prefix_for(label)
+    baseline = os.environ.get("BENCH_MAKERUN_BASELINE", "")
+    trees = {"after": harness.ROOT}
+    before_tree = baseline_tree(workdir, baseline) if baseline else None
+    if before_tree is not None:
+        trees["before"] = before_tree
+    runs = {}
     try:
-        cookies = make_guest_sessions(idle_n + churn_n)
+        for label, tree in trees.items():
+            run_prefix, settings.SEENDR_KEY_PREFIX = settings.SEENDR_KEY_PREFIX, prefix_for(label)
+            try:
+                cookies = make_guest_sessions(idle_n + churn_n)
+            finally:
+                settings.SEENDR_KEY_PREFIX = run_prefix
+            runs[label] = churn_staircase(
+                tree,
+                label,
+                hold=cookies[churn_n:],
+                churn=cookies[:churn_n],
+                rates=rates,
+                step_s=step_s,
+                logdir=workdir,
+                start=start_make_run,
+            )
     finally:
-        settings.SEENDR_KEY_PREFIX = run_prefix
-    churn, hold = cookies[:churn_n], cookies[churn_n:]
-    run = churn_staircase(
-        harness.ROOT,
-        "after",
-        hold=hold,
-        churn=churn,
-        rates=rates,
-        step_s=step_s,
-        logdir=workdir,
-        start=lambda tree, logdir, _label: start_make_run(tree, logdir, label),
-    )
+        if before_tree is not None:
+            drop_tree(before_tree)
+    run = runs["after"]
 
     result = harness.Result(name=NAME, title=TITLE)
     result.setup = [
@@ -130,9 +145,14 @@ def main(budget_s: float) -> int:
         f"Load at the start of the run (1/5/15 min): {', '.join(f'{x:.2f}' for x in harness.LOAD_AT_START)} "
         "on 2 cores.",
     ]
+    if before_tree is not None:
+        result.setup.append(
+            f"Before: commit {baseline[:10]} (a git worktree), run the same way after this tree."
+        )
     result.table(
         f"Churn staircase against `make run`, {run['held']:,} idle held",
         [
+            "code",
             "offered pairs/s",
             "pairs/s",
             "ttm p50 ms",
@@ -146,6 +166,7 @@ def main(budget_s: float) -> int:
         ],
         [
             [
+                label,
                 s["rate"],
                 s["pairs_s"],
                 s["ttm"]["p50_ms"],
@@ -157,7 +178,8 @@ def main(budget_s: float) -> int:
                 s["lost"],
                 "pass" if passes(s) else "FAIL",
             ]
-            for s in run["steps"]
+            for label, one in runs.items()
+            for s in one["steps"]
         ],
     )
     best = max((s for s in run["steps"] if passes(s)), key=lambda s: s["pairs_s"], default=None)
