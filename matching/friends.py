@@ -24,7 +24,7 @@ from profiles import selectors as profile_selectors
 from profiles import services as profile_services
 from seendr import keys, pool_shards
 from seendr.identity import Identity, user_identity_id
-from seendr.redis_state import astate, state
+from seendr.redis_state import astate, batched, state
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ async def ask(*, identity: Identity, match_id: str, partner_id: str, now: float)
 
 async def close_request_window(*, match_id: str, ended_at: float) -> None:
     """The match ended: its pending friend requests (if any) expire when the window closes."""
-    await astate().expireat(keys.friend_asks(match_id), int(ended_at + window_seconds()) + 1)
+    await batched([("EXPIREAT", keys.friend_asks(match_id), int(ended_at + window_seconds()) + 1)])
 
 
 async def is_online(*, identity_id: str, now: float) -> bool:

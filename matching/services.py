@@ -20,7 +20,7 @@ import redis
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 
 from leaderboard import services as leaderboard_services
 from matching import friends, history, pool, presence
@@ -39,10 +39,10 @@ from matching.types import (
 from moderation import services as moderation_services
 from profiles import interests as interest_tags
 from profiles import selectors as profile_selectors
-from seendr import coalesce, keys, pool_shards
 from seendr import identity as identities
+from seendr import keys, pool_shards
 from seendr.identity import IDENTITY_ID_MAX_LENGTH, Identity
-from seendr.redis_state import aexecute_with_scripts, astate, lua, state
+from seendr.redis_state import aexecute_with_scripts, astate, batched, lua, state
 
 log = logging.getLogger(__name__)
 
@@ -268,24 +268,18 @@ async def relay_chat(
 async def record_chat_line(*, match_id: str, sender_id: str, text: str, now: float) -> None:
     """LPUSH a line (newest first), keep the last ``CHAT_TRANSCRIPT_LINES``, refresh the TTL.
 
-    The lines of one process that arrive together go to Redis as one pipeline."""
+    Not MULTI: the line shares a pipeline with other sockets' writes (``redis_state.batched``),
+    and a reader between its LPUSH and LTRIM sees one line too many, which the evidence reader's
+    own LRANGE bound drops."""
+    key = keys.transcript(match_id)
     line = json.dumps({"from": sender_id, "at": round(now, 3), "text": text}, ensure_ascii=False)
-    await coalesce.of_this_loop(_write_transcript_lines).submit((keys.transcript(match_id), line))
-
-
-async def _write_transcript_lines(lines: list[tuple[str, str]]) -> list[Exception | None]:
-    # Not MULTI: a reader between a line's LPUSH and its LTRIM sees one line too many, which
-    # the evidence reader's own LRANGE bound already drops.
-    pipe = astate().pipeline(transaction=False)
-    for key, line in lines:
-        pipe.lpush(key, line)
-        pipe.ltrim(key, 0, settings.CHAT_TRANSCRIPT_LINES - 1)
-        pipe.expire(key, settings.CHAT_TRANSCRIPT_TTL_SECONDS)
-    replies = await pipe.execute(raise_on_error=False)
-    return [
-        next((r for r in replies[3 * n : 3 * n + 3] if isinstance(r, Exception)), None)
-        for n in range(len(lines))
-    ]
+    await batched(
+        [
+            ("LPUSH", key, line),
+            ("LTRIM", key, 0, settings.CHAT_TRANSCRIPT_LINES - 1),
+            ("EXPIRE", key, settings.CHAT_TRANSCRIPT_TTL_SECONDS),
+        ]
+    )
 
 
 async def notify_partner(*, channel_layer: Any, partner_channel: str, message: dict) -> None:
@@ -614,13 +608,58 @@ def record_matches(payloads: Sequence[dict[str, Any]]) -> list[Match]:
         if user_ids
         else set()
     )
+    rows = [_row(p, accounts) for p in unique.values()]
     with transaction.atomic():
-        existing = set(Match.objects.filter(pk__in=list(unique)).values_list("pk", flat=True))
-        rows = [_row(p, accounts) for mid, p in unique.items() if mid not in existing]
-        Match.objects.bulk_create(rows, ignore_conflicts=True)
+        created = _insert_new(rows)
+        rows = [row for row in rows if row.pk in created]
         for row in rows:
             _record_talk_time(row)
     return rows
+
+
+# One statement for a whole batch, whatever its size: the columns travel as arrays, so the text
+# is the same each time (psycopg parses it once) and no ORM code runs per field. bulk_create
+# cost the history writer about a tenth of a busy web process's CPU (docs/benchmarks.md).
+_INSERT_MATCHES = """
+INSERT INTO matching_match (
+    id, identity_a, identity_b, user_a_id, user_b_id, name_a, name_b, common_interests,
+    started_at, ended_at, duration_seconds, ended_by, end_reason
+)
+SELECT m.id, m.identity_a, m.identity_b, m.user_a_id, m.user_b_id, m.name_a, m.name_b,
+       ARRAY(SELECT jsonb_array_elements_text(m.common::jsonb)),
+       m.started_at, m.ended_at, m.duration_seconds, m.ended_by, m.end_reason
+FROM unnest(
+    %s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::text[],
+    %s::text[], %s::timestamptz[], %s::timestamptz[], %s::float8[], %s::text[], %s::text[]
+) AS m(id, identity_a, identity_b, user_a_id, user_b_id, name_a, name_b, common,
+       started_at, ended_at, duration_seconds, ended_by, end_reason)
+ON CONFLICT (id) DO NOTHING
+RETURNING id
+"""
+
+
+def _insert_new(rows: Sequence[Match]) -> set[str]:
+    """INSERT the rows not yet there; the ids of those written now."""
+    if not rows:
+        return set()
+    columns = [
+        [r.pk for r in rows],
+        [r.identity_a for r in rows],
+        [r.identity_b for r in rows],
+        [r.user_a_id for r in rows],
+        [r.user_b_id for r in rows],
+        [r.name_a for r in rows],
+        [r.name_b for r in rows],
+        [json.dumps(r.common_interests) for r in rows],
+        [r.started_at for r in rows],
+        [r.ended_at for r in rows],
+        [r.duration_seconds for r in rows],
+        [r.ended_by for r in rows],
+        [r.end_reason for r in rows],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_MATCHES, columns)
+        return {mid for (mid,) in cursor.fetchall()}
 
 
 # --- Sync doors for tasks, commands and moderation ------------------------------------------

@@ -34,6 +34,8 @@ import redis.cluster
 import redis.sentinel
 from django.conf import settings
 
+from seendr import coalesce
+
 # A cluster URL's scheme and the plain scheme of its node connections.
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # A Sentinel URL's scheme and whether connections to the primary use TLS.
@@ -387,3 +389,31 @@ def scan_delete(client: StateClient, pattern: str, batch: int = 500) -> int:
     if pending:
         deleted += sum(pipe.execute())
     return deleted
+
+
+# --- Writes that may wait for company -------------------------------------------------------
+
+
+async def batched(commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Run ``commands`` (each ``(name, *args)``) on the state role in the running loop's next
+    shared pipeline: the small writes of many sockets that arrive together (a chat line's
+    transcript, a match's friend-request window) cost one round trip between them. Replies in
+    order; the first reply that is an error is raised to this caller alone."""
+    replies = await coalesce.of_this_loop(_send_batched).submit(commands)
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
+
+
+async def _send_batched(items: list[Sequence[tuple[Any, ...]]]) -> list[list[Any]]:
+    pipe = astate().pipeline(transaction=False)
+    for commands in items:
+        for command in commands:
+            pipe.execute_command(*command)
+    replies = await pipe.execute(raise_on_error=False)
+    out, at = [], 0
+    for commands in items:
+        out.append(replies[at : at + len(commands)])
+        at += len(commands)
+    return out

@@ -209,3 +209,35 @@ async def test_a_hung_broker_changes_nothing_for_the_socket_or_the_history():
         app.conf.broker_write_url = saved
         app._pool = None
         app.amqp._producer_pool = None
+
+
+def test_record_matches_writes_every_field_of_every_row():
+    user_b = get_user_model().objects.create_user(username="bea", password="x" * 12)
+    rows = [
+        _payload(),
+        _payload(
+            match_id="m" + "9" * 31,
+            identity_b=f"u{user_b.pk}",
+            common_interests=[],
+            name_a="Zoë «Ü» 😀",
+            end_reason="leave",
+        ),
+    ]
+    services.record_matches(rows)
+    first = Match.objects.get(pk=rows[0]["match_id"])
+    assert (first.identity_a, first.identity_b, first.user_a_id, first.user_b_id) == (
+        "gaaaa",
+        "gbbbb",
+        None,
+        None,
+    )
+    assert (first.name_a, first.name_b) == ("Quiet Otter 100", "Brave Fox 200")
+    assert first.common_interests == ["chess", "jazz"]
+    assert first.started_at.timestamp() == pytest.approx(T0)
+    assert first.ended_at.timestamp() == pytest.approx(T0 + 95.5)
+    assert first.duration_seconds == pytest.approx(95.5)
+    assert (first.ended_by, first.end_reason) == ("gbbbb", "next")
+    second = Match.objects.get(pk=rows[1]["match_id"])
+    assert second.user_b_id == user_b.pk and second.identity_b == f"u{user_b.pk}"
+    assert second.common_interests == [] and second.name_a == "Zoë «Ü» 😀"
+    assert second.end_reason == "leave"
