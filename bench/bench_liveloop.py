@@ -69,14 +69,22 @@ n, tag, floor = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "floor"
 vocab = [f"topic{i}" for i in range(30)]
 rng = random.Random(7)
 card = json.dumps({"name": "Bench Guest 1", "guest": True, "country": "", "interests": [], "likes": 0})
+# Trees whose matcher also checks the caller's network ban get a network to check, as a chat
+# socket's join does ("-": none known).
+import inspect
+takes_network = "network" in inspect.signature(getattr(pool, "join_call", lambda: 0)).parameters
+network = {"network": "-"} if takes_network else {}
 def call(ident, prefs, now):
     if hasattr(pool, "join_call"):
         return pool.join_call(
-            identity_id=ident, prefs=prefs, channel_name="bench." + ident, now=now, card_json=card
+            identity_id=ident, prefs=prefs, channel_name="bench." + ident, now=now, card_json=card, **network
         )
     return pool._join_call(ident, prefs, "bench." + ident, now)
 script = redis_state.lua("matching", "match")
 r = redis_state.state()
+from seendr import keys as _keys
+if hasattr(_keys, "ban_mirror_ready"):
+    r.set(_keys.ban_mirror_ready(), "1")  # as on a site: the ban mirror vouches for itself
 script.run(r, *call(f"g{tag}warm", Preferences(), time.time()))
 sha = r.script_load('return {"queued", "interest", "0", "0"}') if floor else script.sha
 r.config_resetstat()

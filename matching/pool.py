@@ -55,6 +55,7 @@ from django.conf import settings
 from matching.types import (
     STAGE_ANYONE,
     AlreadyMatched,
+    BanCheckNeeded,
     Banned,
     EndedMatch,
     Matched,
@@ -155,15 +156,17 @@ def join_call(
     now: float,
     card_json: str = "",
     shard: str | None = None,
+    network: str = "",
 ) -> tuple[list, list]:
     """(keys, args) of a ``join`` run of match.lua in one pool shard (``None``: the default). The
     caller's interest sets and its tags (comma-wrapped) ride along, so the script builds no strings
-    for them."""
+    for them. ``network``: the caller's network hash ("-" unknown), whose ban the script checks
+    in the same call; "" skips that check (the caller has just asked Postgres)."""
     _check_identity(identity_id)
     args = _match_args("join", identity_id, now, shard)
     if "\t" in card_json:
         raise ValueError("a ticket field may not contain a tab")
-    args += [ticket_fields(prefs=prefs, channel_name=channel_name), card_json]
+    args += [ticket_fields(prefs=prefs, channel_name=channel_name), card_json, network]
     args += [f",{tag}," for tag in prefs.interests]
     interest_sets = [keys.pool_interest(tag, shard) for tag in prefs.interests]
     return [*_match_keys(identity_id, now, shard), *interest_sets], args
@@ -216,6 +219,8 @@ def match_reply(reply: Sequence[str]) -> Matched | Queued | Banned:
         return Banned(until=float(reply[1]))
     if kind == "gone":
         raise NotQueued("not in the pool: join again")
+    if kind == "check_bans":
+        raise BanCheckNeeded("the ban mirror cannot decide: ask Postgres")
     raise MatchingError(f"unexpected matcher reply {kind!r}")
 
 
@@ -232,6 +237,7 @@ async def join(
     shard: str | None = None,
     joined_at: float | None = None,
     recent: str | None = None,
+    network: str = "",
 ) -> Matched | Queued | Banned:
     """One atomic Lua call: pair with a compatible waiting ticket, or add/refresh the caller's ticket.
 
@@ -244,6 +250,7 @@ async def join(
     its ticket is written first with that join time, which the join keeps. Until the join adds
     it to the shard's sets no matcher can sample it. ``recent``: the recent-partners string it
     brings along (its cooldown), written beside it.
+    ``network``: see :func:`join_call`; BanCheckNeeded when the ban mirror cannot decide.
     """
     keys_, args = join_call(
         identity_id=identity_id,
@@ -252,6 +259,7 @@ async def join(
         now=now,
         card_json=card_json,
         shard=shard,
+        network=network,
     )
     if joined_at is None:
         return match_reply(await _arun("match", keys_, args))

@@ -327,10 +327,13 @@ async def join(
     shard: str | None = None,
     joined_at: float | None = None,
     recent: str | None = None,
+    network: str = "",
 ) -> JoinOutcome:
     """Pair the caller or queue it (in one pool shard); ``Matched`` as the initiator has already
     told the partner. ``joined_at``, ``recent``: the wait and the recent partners a ticket moving
-    in from another shard keeps (``matching.shards``).
+    in from another shard keeps (``matching.shards``). ``network``: the caller's network, whose
+    ban the matcher checks in the same call (``pool.join_call``); raises BanCheckNeeded when
+    only Postgres can tell.
 
     Recovery: a live match recorded for this very socket (someone paired it a moment ago) is
     taken up; a live match of an older socket of the identity is ended first, then it joins.
@@ -346,6 +349,7 @@ async def join(
             shard=shard,
             joined_at=joined_at,
             recent=recent,
+            network=network,
         )
 
     try:

@@ -21,6 +21,7 @@ in the middle of a pool call.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -39,6 +40,7 @@ from matching.call_line import CallLine
 from matching.models import EndReason
 from matching.types import (
     STAGE_FRIEND,
+    BanCheckNeeded,
     Banned,
     FrameError,
     JoinOutcome,
@@ -332,17 +334,8 @@ class ChatSession:
         assert self.prefs is not None
         self.stage_sent = None
         now = time.time()
-        # A ban of this identity, or a network ban that began after the socket opened.
-        until = await services.ban_until(
-            identity_id=self.identity.id,
-            now=now,
-            network=self.network,
-            shard=pool_shards.home(self.prefs.lang),
-        )
-        if until is not None:
-            await self._banned(until, "banned")
-            return
-        outcome, self.shard = await shards.join(
+        join = functools.partial(
+            shards.join,
             identity_id=self.identity.id,
             prefs=self.prefs,
             channel_name=self.channel_name,
@@ -350,6 +343,24 @@ class ChatSession:
             now=now,
             channel_layer=self.channel_layer,
         )
+        # A ban of this identity, or a network ban that began after the socket opened: the
+        # matcher answers in the same call, and sends the cases it cannot decide to Postgres.
+        try:
+            outcome, self.shard = await join(network=self.network or "-")
+        except BanCheckNeeded:
+            until = await services.ban_until(
+                identity_id=self.identity.id,
+                now=now,
+                network=self.network,
+                shard=pool_shards.home(self.prefs.lang),
+            )
+            if until is not None:
+                await self._banned(until, "banned")
+                return
+            outcome, self.shard = await join(network="")
+        if isinstance(outcome, Banned):
+            await self._banned(outcome.until, "banned")
+            return
         await self._apply(outcome)
 
     async def _apply(self, outcome: JoinOutcome) -> bool:

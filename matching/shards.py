@@ -45,12 +45,20 @@ def next_shard(queued: Queued, *, shard: str, home: str) -> str | None:
 
 
 async def join(
-    *, identity_id: str, prefs: Preferences, channel_name: str, card: str, now: float, channel_layer: Any
+    *,
+    identity_id: str,
+    prefs: Preferences,
+    channel_name: str,
+    card: str,
+    now: float,
+    channel_layer: Any,
+    network: str = "",
 ) -> tuple[JoinOutcome, str]:
-    """Join the home shard, moving on as :func:`next_shard` says; (outcome, shard it is in)."""
+    """Join the home shard, moving on as :func:`next_shard` says; (outcome, shard it is in).
+    ``network`` is checked against the home shard's ban mirror (``services.join``)."""
     common = {"identity_id": identity_id, "prefs": prefs, "channel_name": channel_name, "card": card}
     home = pool_shards.home(prefs.lang)
-    outcome = await services.join(**common, now=now, channel_layer=channel_layer, shard=home)
+    outcome = await services.join(**common, now=now, channel_layer=channel_layer, shard=home, network=network)
     return await _widen(outcome, now=now, shard=home, home=home, channel_layer=channel_layer, **common)
 
 

@@ -81,6 +81,14 @@ class AlreadyMatched(MatchingError):
         self.channel = channel
 
 
+class BanCheckNeeded(MatchingError):
+    """The ban mirror cannot answer for this join alone (it is not ready, or an account comes
+    from a banned network): ask Postgres (``services.ban_until``), then join with ``network=""``.
+    Nothing in the pool changed."""
+
+    code = "check_bans"
+
+
 class NotQueued(MatchingError):
     """``retry`` found no ticket: it expired (missed heartbeats) or the caller left. Join again."""
 

@@ -30,7 +30,7 @@ KEYS[1] caller ticket        KEYS[2] caller current     KEYS[3] caller recent
 KEYS[4] banned zset          KEYS[5] caller blocks      KEYS[6] waiting set
 KEYS[7] live matches zset    KEYS[8] waits-per-minute list (two waits per match formed:
                                      matching.stats counts matches from its length)
-join only: KEYS[9..] the caller's interest sets, in the order of ARGV[16..]
+join only: KEYS[9..] the caller's interest sets, in the order of ARGV[17..]
 
 ARGV[1] T                    ARGV[2] "join" | "retry"   ARGV[3] caller id
 ARGV[4] now (unix seconds)   ARGV[5] fresh match id     ARGV[6] ticket TTL (s), on join
@@ -39,7 +39,9 @@ ARGV[10] sample per set      ARGV[11] cooldown s        ARGV[12] recent partners
 ARGV[13] stats TTL
 join only: ARGV[14] "ints\tlang\tcountry\tolang\tocountry\tband\tch" (ints as in the ticket)
            ARGV[15] the caller's card (JSON, may be empty)
-           ARGV[16..] the caller's interests, each wrapped in commas (",tag,")
+           ARGV[16] the network the caller comes from ("-" unknown), whose ban this call checks
+                    with the ban mirror's readiness; "" when the caller has just asked Postgres
+           ARGV[17..] the caller's interests, each wrapped in commas (",tag,")
 
 Returns one of (numbers as strings: Redis would truncate Lua floats):
   {"matched", mid, partner, partner_channel, "a,b common", stage, started_at, my_wait, partner_wait,
@@ -48,6 +50,9 @@ Returns one of (numbers as strings: Redis would truncate Lua floats):
   {"already", mid, partner, partner_channel, "a,b common", stage, started_at, my_wait, partner_wait,
    partner_card, initiator "1"/"0", my_channel}  caller is in a live match
   {"banned", until}                             caller is banned (its ticket is removed)
+  {"check_bans"}                                join only, nothing changed: the ban mirror is not
+                                                ready, or an account's network is banned (the ban
+                                                may predate the account): Postgres decides
   {"gone"}                                      retry without a ticket
 
 Stages: 0 interest, 1 language, 2 anyone, from each side's own wait; a stage the ticket cannot
@@ -55,7 +60,8 @@ use is skipped (no interests -> never 0, no lang -> never 1). A pair's quality i
 interest, and the same language unless either side left it open), 1 (same non-empty language)
 or 2; it forms only if quality <= stage for BOTH sides. Among equals the same language wins.
 
-Cost, per call: one MGET for the caller's own keys (ticket, current match, recent partners), one
+Cost, per call: one MGET for the caller's own keys (ticket, current match, recent partners) (a
+join adds one EXISTS and one ZSCORE: the ban mirror's readiness, the network's ban), one
 SRANDMEMBER per usable set (its interest sets, at most 10, its language set, the waiting set), one
 MGET of every sampled ticket, one ZMSCORE of the bans of the caller and the compatible candidates
 (ZSCORE when there are none), one SMISMEMBER of the caller's blocks, and one SISMEMBER (the
@@ -123,6 +129,25 @@ if old_raw then
   end
 end
 
+-- A join answers for the caller's network too (the caller's own ban is read below): a guest on
+-- a banned network is refused here; an account there, or a mirror that cannot vouch for its
+-- contents, goes to Postgres first (the caller then joins again with ARGV[16] = "").
+if mode == "join" and ARGV[16] ~= "" then
+  if call("EXISTS", T .. "bans:ready") == 0 then
+    return { "check_bans" }
+  end
+  local net_ban = call("ZSCORE", T .. "bans:networks", ARGV[16])
+  if net_ban and tonumber(net_ban) > now then
+    if sub(me, 1, 1) ~= "g" then
+      return { "check_bans" }
+    end
+    if old_raw then
+      unqueue(me, KEYS[1], o_ints, o_lang, 2)
+    end
+    return { "banned", net_ban }
+  end
+end
+
 local ban_checked = false
 if cur then
   local ban = call("ZSCORE", KEYS[4], me)
@@ -156,7 +181,7 @@ if cur then
 end
 
 -- The caller's preferences, and its interest sets and tags: isets[ioff + i], wrapped[woff + i]
--- for i = 1..n_ints (a join passes them as KEYS[9..] and ARGV[16..]; a retry reads the ticket).
+-- for i = 1..n_ints (a join passes them as KEYS[9..] and ARGV[17..]; a retry reads the ticket).
 local joined_s, ints, lang, country, olang, ocountry, band, ch, card
 local isets, ioff, wrapped, woff, n_ints
 if mode == "retry" then
@@ -184,7 +209,7 @@ else
   joined_s = old_raw and o_joined or now_s
   ints, lang, country, olang, ocountry, band, ch = match(ARGV[14], "^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
   card = ARGV[15]
-  isets, ioff, wrapped, woff, n_ints = KEYS, 8, ARGV, 15, #KEYS - 8
+  isets, ioff, wrapped, woff, n_ints = KEYS, 8, ARGV, 16, #KEYS - 8
 end
 ch, card, country, olang, ocountry, band = ch or "", card or "", country or "", olang or "", ocountry or "", band or ""
 local joined = tonumber(joined_s) or now

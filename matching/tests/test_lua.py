@@ -16,7 +16,7 @@ import redis.crc
 from django.conf import settings
 
 from matching import pool, selectors, services
-from matching.types import Preferences
+from matching.types import BanCheckNeeded, Banned, Preferences
 from seendr import keys, redis_state
 from seendr.testing import poolsync
 
@@ -116,6 +116,39 @@ def test_keys_built_in_lua_match_the_key_module_and_share_one_slot():
     }
     # Nothing of the pool outlives its purpose without a TTL except the pool sets and the live zset.
     assert [k for k in written if r().ttl(k) == -1] == [keys.pool_live_matches()]
+
+
+def test_a_join_checks_the_network_ban_in_the_same_call():
+    r().set(keys.ban_mirror_ready(), "1")
+    r().zadd(keys.banned_networks(), {"net-banned": T0 + 3600, "net-lapsed": T0 - 1})
+    chess = Preferences(interests=("chess",))
+    # A guest of a banned network is refused, its old ticket gone with it.
+    poolsync.join(identity_id="gtroll", prefs=chess, channel_name="c0", now=T0 - 10)
+    refused = poolsync.join(
+        identity_id="gtroll", prefs=chess, channel_name="c1", now=T0, network="net-banned"
+    )
+    assert refused == Banned(until=T0 + 3600)
+    assert not r().exists(keys.ticket("gtroll")) and not r().sismember(keys.pool_waiting(), "gtroll")
+    # An account there may predate the ban: only Postgres can tell, and nothing is written.
+    with pytest.raises(BanCheckNeeded):
+        poolsync.join(identity_id="u7", prefs=chess, channel_name="c2", now=T0, network="net-banned")
+    assert not r().exists(keys.ticket("u7"))
+    # A lapsed ban, an unknown network ("-"), and a caller that has asked Postgres ("") join.
+    outcomes = [
+        poolsync.join(identity_id=ident, prefs=chess, channel_name=ident, now=T0, network=network)
+        for ident, network in (("gok", "net-lapsed"), ("gnew", "-"), ("u7", ""))
+    ]
+    assert outcomes[0] is None and outcomes[1].partner_id == "gok" and outcomes[2] is None
+
+
+def test_a_join_without_the_ban_mirror_marker_goes_to_postgres_and_writes_nothing():
+    r().delete(keys.ban_mirror_ready())
+    with pytest.raises(BanCheckNeeded):
+        poolsync.join(identity_id="ga", prefs=Preferences(), channel_name="ca", now=T0, network="-")
+    assert not r().exists(keys.ticket("ga"), keys.pool_waiting())
+    # A retry is not a join: it never asks (bans met there come from the banned set alone).
+    assert poolsync.join(identity_id="ga", prefs=Preferences(), channel_name="ca", now=T0) is None
+    assert poolsync.retry(identity_id="ga", now=T0 + 1) is None
 
 
 def test_the_script_uses_the_time_it_is_given():

@@ -142,7 +142,38 @@ async def test_an_account_older_than_the_network_ban_still_connects_from_it():
     comm = socket_from(key, TROLL_IP)
     assert (await comm.connect())[0]
     await expect(comm, "hello")
+    # The matcher sees the network's ban and cannot tell an older account from a newer one:
+    # Postgres decides, and the join goes on.
+    await send(comm, {"type": "join", "interests": ["chess"]})
+    assert (await expect(comm, "queued"))["stage"] == "interest"
     await comm.disconnect()
+
+
+async def test_a_join_while_the_ban_mirror_is_not_ready_asks_postgres_and_restores_it(client):
+    """The matcher answers for bans only while the mirror vouches for itself: without its
+    marker, Postgres decides (a guest of a banned network is still refused) and the mirror is
+    rebuilt on the way."""
+    troll = await sync_to_async(guest_identity)(ip=TROLL_IP)
+    sibling = await sync_to_async(guest_identity)(ip=TROLL_IP)
+    passer_by = await sync_to_async(guest_identity)(ip="198.51.100.99")
+    sockets = {}
+    for who, ip in ((sibling, TROLL_IP), (passer_by, "198.51.100.99")):
+        sockets[who.id] = socket_from(await sync_to_async(guest_cookie)(client, who), ip)
+        assert (await sockets[who.id].connect())[0]
+        await expect(sockets[who.id], "hello")
+    await sync_to_async(services.ban)(identity_id=troll.id, until=None, reason="spam")
+    await sync_to_async(forget_every_ban_in_redis)()
+
+    await send(sockets[passer_by.id], {"type": "join", "interests": ["chess"]})
+    await expect(sockets[passer_by.id], "queued")
+    assert state().exists(keys.ban_mirror_ready())
+    state().delete(keys.ban_mirror_ready())
+    await send(sockets[sibling.id], {"type": "join", "interests": ["chess"]})
+    frame = await recv(sockets[sibling.id])
+    assert frame["type"] == "error" and frame["code"] == "banned", frame
+    assert await expect_close(sockets[sibling.id]) == 4403
+    for comm in sockets.values():
+        await comm.disconnect()
 
 
 # --- D4: the state Redis came back empty ----------------------------------------------------

@@ -33,13 +33,24 @@ def _pairing(outcome: Matched | Any) -> Pairing | Banned | None:
 
 
 def join(
-    *, identity_id: str, prefs: Preferences, channel_name: str, now: float, card_json: str = ""
+    *,
+    identity_id: str,
+    prefs: Preferences,
+    channel_name: str,
+    now: float,
+    card_json: str = "",
+    network: str = "",
 ) -> Pairing | Banned | None:
     """The pairing formed (the caller is the initiator), Banned, or None when queued."""
     return _pairing(
         run(
             pool.join(
-                identity_id=identity_id, prefs=prefs, channel_name=channel_name, now=now, card_json=card_json
+                identity_id=identity_id,
+                prefs=prefs,
+                channel_name=channel_name,
+                now=now,
+                card_json=card_json,
+                network=network,
             )
         )
     )
