@@ -115,7 +115,7 @@ class Servers:
                 cmd = [
                     sys.executable,
                     "-m",
-                    "daphne",
+                    "seendr.serve",  # Daphne as the app serves it (uvloop)
                     "-v",
                     "0",
                     "-b",

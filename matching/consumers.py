@@ -7,6 +7,7 @@ waiting, matched), the wait loop and the recovery rules are the session's (``mat
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -16,7 +17,9 @@ from typing import Any
 
 import redis
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -26,6 +29,7 @@ from matching.frame_limits import FrameLimits
 from matching.session import ChatSession, banned_frame
 from matching.types import MatchingUnavailable
 from seendr import keys, networks, ratelimit
+from seendr.asgi_dispatch import dispatch_in_turn
 from seendr.errors import ServiceError
 from seendr.i18n import language_from_scope
 
@@ -82,12 +86,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope, receive, send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            await self._serve(scope, receive, send)
         finally:
             # Killed without a disconnect (server shutdown, application timeout): stop our tasks.
             if self.session is not None:
                 self.session.cancel_tasks()
             self._release_slot()
+
+    async def _serve(self, scope, receive, send) -> None:
+        """Channels' ``AsyncConsumer.__call__`` (4.3) with ``dispatch_in_turn`` in place of its
+        ``await_many_dispatch``: no task per frame or channel-layer message."""
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = await self.channel_layer.new_channel()
+        self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+        self.base_send = send
+        with contextlib.suppress(StopConsumer):
+            await dispatch_in_turn((receive, self.channel_receive), self.dispatch)
 
     async def dispatch(self, message: dict) -> None:
         """Channels' dispatch without its per-message ``aclose_old_connections()``.

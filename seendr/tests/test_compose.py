@@ -81,13 +81,20 @@ def test_the_stack_has_every_process():
         assert SERVICES[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
+WEB_COMMAND = ["python", "-m", "seendr.serve"]  # Daphne on uvloop, with Daphne's own arguments
+
+
+def is_web(svc: dict) -> bool:
+    return svc["command"][:3] == WEB_COMMAND
+
+
 def test_daphne_commands_name_the_real_asgi_application_and_real_flags():
     from daphne.cli import CommandLineInterface
 
-    webs = [svc for svc in app_services().values() if svc["command"][0] == "daphne"]
+    webs = [svc for svc in app_services().values() if is_web(svc)]
     assert len(webs) == 2
     for svc in webs:
-        args = CommandLineInterface().parser.parse_args(svc["command"][1:])
+        args = CommandLineInterface().parser.parse_args(svc["command"][3:])
         module, _, attr = args.application.partition(":")
         app = getattr(importlib.import_module(module), attr)
         assert callable(app)
@@ -232,7 +239,7 @@ def _block(text: str, header: str) -> str:
 def test_nginx_balances_over_every_web_replica():
     upstream = _block(NGINX, "upstream seendr_web")
     servers = re.findall(r"^\s*server\s+([\w.-]+):(\d+)", upstream, re.M)
-    webs = {name for name, svc in app_services().items() if svc["command"][0] == "daphne"}
+    webs = {name for name, svc in app_services().items() if is_web(svc)}
     assert {host for host, _ in servers} == webs
     assert all(port == "8000" for _, port in servers)
     assert set(SERVICES["nginx"]["depends_on"]) == webs
