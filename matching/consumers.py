@@ -116,10 +116,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         handler = self._to_session if name in SESSION_MESSAGES else getattr(self, name, None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        if message["type"] == "websocket.connect":  # LocaleMiddleware never runs for a socket
+        if message["type"] == "websocket.connect":
+            # LocaleMiddleware never runs for a socket: the page's language is chosen here, for
+            # this connection's task (translation state is per task), and stays for every
+            # message it handles and every task the session starts.
             self.language = language_from_scope(self.scope)
-        with translation.override(self.language):
-            await handler(message)
+            translation.activate(self.language)
+        await handler(message)
 
     async def connect(self) -> None:
         # Accept first: a refusal before accept reaches the browser as 1006, never as our code.
