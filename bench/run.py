@@ -63,7 +63,7 @@ BENCHMARKS: dict[str, tuple[str, float, str, list[tuple[str, str, str]]]] = {
     ),
     "makerun": (
         "bench.bench_makerun",
-        120.0,
+        240.0,
         "`make run` under churn: 1,000 idle sockets + 100 churning clients, load generator beside it",
         [
             ("pairs/s formed with relay p99 <= 50 ms, 1,000 idle held", ">= 150 pairs/s", "pairs/s"),
