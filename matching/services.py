@@ -661,11 +661,7 @@ def _insert_new(rows: Sequence[Match]) -> set[str]:
         [r.ended_by for r in rows],
         [r.end_reason for r in rows],
     ]
-    # psycopg's own cursor on the transaction's connection: the arrays travel as bound
-    # parameters (Django's cursor binds them into the SQL text in Python, value by value, and
-    # under DEBUG keeps a copy of that text for every batch).
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_INSERT_MATCHES, columns)
         return {mid for (mid,) in cursor.fetchall()}
 
