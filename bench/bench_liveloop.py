@@ -205,6 +205,22 @@ class CpuSampler:
         return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
 
 
+# What a churn server runs with beside its own settings: the per-identity join, signal and chat
+# limits and the per-network socket cap lifted (100 clients on 127.0.0.1 join far faster than
+# people), and a 1 s cooldown between two people.
+CHURN_LIMITS_LIFTED = {
+    "RATE_LIMIT_WS_JOIN": "1000000/1m",
+    "RATE_LIMIT_WS_SIGNAL": "1000000/1m",
+    "RATE_LIMIT_WS_CHAT": "1000000/1m",
+    # Every load-generator socket comes from 127.0.0.1: one network, capped at 20 sockets.
+    "CHAT_SOCKETS_PER_NETWORK": "1000000",
+    # 100 clients meet each other several times a second; with the 10-minute cooldown between
+    # two people, the few waiting are soon all someone's recent partners and joins stall in
+    # the queue (pairs formed fell to 70-85 % of the offer at 150/s while the server idled).
+    "MATCH_COOLDOWN_SECONDS": "1",
+}
+
+
 def start_daphne(tree: Path, logdir: Path, label: str) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     env = {
@@ -212,15 +228,7 @@ def start_daphne(tree: Path, logdir: Path, label: str) -> tuple[subprocess.Popen
         "PYTHONPATH": str(tree),
         "SEENDR_KEY_PREFIX": prefix_for(label),
         "LOG_LEVEL": "ERROR",
-        "RATE_LIMIT_WS_JOIN": "1000000/1m",
-        "RATE_LIMIT_WS_SIGNAL": "1000000/1m",
-        "RATE_LIMIT_WS_CHAT": "1000000/1m",
-        # Every load-generator socket comes from 127.0.0.1: one network, capped at 20 sockets.
-        "CHAT_SOCKETS_PER_NETWORK": "1000000",
-        # 100 clients meet each other several times a second; with the 10-minute cooldown between
-        # two people, the few waiting are soon all someone's recent partners and joins stall in
-        # the queue (pairs formed fell to 70-85 % of the offer at 150/s while the server idled).
-        "MATCH_COOLDOWN_SECONDS": "1",
+        **CHURN_LIMITS_LIFTED,
     }
     log = (logdir / f"daphne-{label}.log").open("w")
     proc = subprocess.Popen(

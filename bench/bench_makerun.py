@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import harness, wsload
-from bench.bench_liveloop import baseline_tree, churn_staircase, drop_tree, prefix_for
+from bench.bench_liveloop import CHURN_LIMITS_LIFTED, baseline_tree, churn_staircase, drop_tree, prefix_for
 from bench.bench_websocket import _free_port, _port_open, make_guest_sessions, raise_nofile
 
 NAME = "makerun"
@@ -54,14 +54,7 @@ def start_make_run(tree: Path, logdir: Path, label: str) -> tuple[subprocess.Pop
         "PORT": str(port),
         "SEENDR_KEY_PREFIX": prefix_for(label),
         "WEBSOCKET_ALLOWED_ORIGINS": wsload.ORIGIN,
-        "RATE_LIMIT_WS_JOIN": "1000000/1m",
-        "RATE_LIMIT_WS_SIGNAL": "1000000/1m",
-        "RATE_LIMIT_WS_CHAT": "1000000/1m",
-        "CHAT_SOCKETS_PER_NETWORK": "1000000",
-        # 100 clients meet each other several times a second; with the 10-minute cooldown between
-        # two people, the few waiting are soon all someone's recent partners and joins stall in
-        # the queue (pairs formed fell to 70-85 % of the offer at 150/s while the server idled).
-        "MATCH_COOLDOWN_SECONDS": "1",
+        **CHURN_LIMITS_LIFTED,
     }
     log = (logdir / f"make-run-{label}.log").open("w")
     proc = subprocess.Popen(

@@ -23,7 +23,7 @@ IMG = ROOT / "docs" / "img"
 # Hand-written reading of the results (mechanisms and next steps), appended to the generated page.
 ANALYSIS = ROOT / "bench" / "ANALYSIS.md"
 
-ORDER = ["matcher", "liveloop", "websocket", "scale", "profile_cache", "leaderboard"]
+ORDER = ["matcher", "liveloop", "makerun", "websocket", "scale", "profile_cache", "leaderboard"]
 
 sys.path.insert(0, str(ROOT))
 from bench.harness import fmt  # noqa: E402

@@ -98,7 +98,16 @@ def daphne_server(transactional_db, tmp_path) -> Iterator[Callable[..., ServerPr
         port = port or free_port()
         log = tmp_path / f"daphne-{port}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "seendr.serve", "-b", "127.0.0.1", "-p", str(port), "seendr.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "seendr.serve",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "seendr.asgi:application",
+            ],
             cwd=ROOT,
             env=server_env(**env),
             stdout=log.open("w"),

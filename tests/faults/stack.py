@@ -295,7 +295,16 @@ class Stack:
         port = free_port()
         log = self.workdir / f"daphne-{port}.log"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "seendr.serve", "-b", "127.0.0.1", "-p", str(port), "seendr.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "seendr.serve",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "seendr.asgi:application",
+            ],
             cwd=ROOT,
             env=self.env(**env),
             stdout=log.open("w"),
