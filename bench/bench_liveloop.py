@@ -221,6 +221,22 @@ CHURN_LIMITS_LIFTED = {
 }
 
 
+def start_server(
+    command: list[str], *, tree: Path, env: dict, log: Path, port: int, timeout: float, what: str
+) -> subprocess.Popen:
+    """Start a server of ``tree`` (output to ``log``) and wait until ``port`` accepts."""
+    proc = subprocess.Popen(
+        command, cwd=tree, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, preexec_fn=raise_nofile
+    )
+    deadline = time.monotonic() + timeout
+    while not _port_open(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"{what} did not start; see {log}")
+        time.sleep(0.1)
+    return proc
+
+
 def start_daphne(tree: Path, logdir: Path, label: str) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     env = {
@@ -230,8 +246,7 @@ def start_daphne(tree: Path, logdir: Path, label: str) -> tuple[subprocess.Popen
         "LOG_LEVEL": "ERROR",
         **CHURN_LIMITS_LIFTED,
     }
-    log = (logdir / f"daphne-{label}.log").open("w")
-    proc = subprocess.Popen(
+    proc = start_server(
         [
             sys.executable,
             "-m",
@@ -244,18 +259,13 @@ def start_daphne(tree: Path, logdir: Path, label: str) -> tuple[subprocess.Popen
             str(port),
             "seendr.asgi:application",
         ],
-        cwd=tree,
+        tree=tree,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=raise_nofile,
+        log=logdir / f"daphne-{label}.log",
+        port=port,
+        timeout=60,
+        what=f"daphne ({label})",
     )
-    deadline = time.monotonic() + 60
-    while not _port_open(port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"daphne ({label}) did not start; see {logdir}")
-        time.sleep(0.1)
     return proc, port
 
 

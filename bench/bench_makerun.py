@@ -29,8 +29,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import harness, wsload
-from bench.bench_liveloop import CHURN_LIMITS_LIFTED, baseline_tree, churn_staircase, drop_tree, prefix_for
-from bench.bench_websocket import _free_port, _port_open, make_guest_sessions, raise_nofile
+from bench.bench_liveloop import (
+    CHURN_LIMITS_LIFTED,
+    baseline_tree,
+    churn_staircase,
+    drop_tree,
+    prefix_for,
+    start_server,
+)
+from bench.bench_websocket import _free_port, make_guest_sessions, raise_nofile
 
 NAME = "makerun"
 TITLE = "`make run` under churn: 1,000 idle sockets + 100 churning clients, load generator beside it"
@@ -56,21 +63,16 @@ def start_make_run(tree: Path, logdir: Path, label: str) -> tuple[subprocess.Pop
         "WEBSOCKET_ALLOWED_ORIGINS": wsload.ORIGIN,
         **CHURN_LIMITS_LIFTED,
     }
-    log = (logdir / f"make-run-{label}.log").open("w")
-    proc = subprocess.Popen(
+    proc = start_server(
         [sys.executable, "scripts/run.py"],
-        cwd=tree,
+        tree=tree,
         env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        preexec_fn=raise_nofile,
+        log=logdir / f"make-run-{label}.log",
+        port=port,
+        timeout=120,
+        what="make run",
     )
-    deadline = time.monotonic() + 120
-    while not _port_open(port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"make run did not start; see {logdir}")
-        time.sleep(0.2)
+    deadline = time.monotonic() + 60
     # run.py listens before its web processes are up; they accept from the same socket once ready.
     webs: list[int] = []
     while not webs and time.monotonic() < deadline:
