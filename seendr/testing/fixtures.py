@@ -7,7 +7,6 @@ Nothing here fakes a service. Each pytest process has its own key prefix and tes
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 
@@ -23,6 +22,7 @@ from seendr.testing.servers import (
     free_port,
     server_env,
     wait_for_port,
+    web_command,
 )
 
 # --- Opt-in suites ------------------------------------------------------------------------------
@@ -98,16 +98,7 @@ def daphne_server(transactional_db, tmp_path) -> Iterator[Callable[..., ServerPr
         port = port or free_port()
         log = tmp_path / f"daphne-{port}.log"
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "seendr.serve",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "seendr.asgi:application",
-            ],
+            web_command(port),
             cwd=ROOT,
             env=server_env(**env),
             stdout=log.open("w"),

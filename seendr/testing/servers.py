@@ -31,6 +31,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def web_command(port: int) -> list[str]:
+    """A web process as the app runs it (``seendr.serve``: Daphne on uvloop) on a loopback port."""
+    return [
+        sys.executable,
+        "-m",
+        "seendr.serve",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "seendr.asgi:application",
+    ]
+
+
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

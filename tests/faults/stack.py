@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from seendr.testing.servers import ServerProcess, celery_worker_command, free_port
+from seendr.testing.servers import ServerProcess, celery_worker_command, free_port, web_command
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://127.0.0.1:8000"  # an origin settings_test allows for the chat socket
@@ -295,16 +295,7 @@ class Stack:
         port = free_port()
         log = self.workdir / f"daphne-{port}.log"
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "seendr.serve",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "seendr.asgi:application",
-            ],
+            web_command(port),
             cwd=ROOT,
             env=self.env(**env),
             stdout=log.open("w"),
