@@ -26,6 +26,7 @@ whatever else the machine is doing: compare the two columns of one run, not numb
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -298,6 +299,9 @@ def churn_staircase(
         go_at = ctx.Value("d", 0.0)
         loadgens = 2
         dones = [ctx.Event() for _ in range(loadgens)]
+        # Every generator and this process: each step starts in all generators at once, and
+        # this process knows when the top step starts.
+        step_barrier = ctx.Barrier(loadgens + 1)
         ramp_deadline = time.monotonic() + 40
         idle = 3.0
         procs = []
@@ -316,7 +320,7 @@ def churn_staircase(
                 "tag": f"ll{label}{secrets.token_hex(3)}",
                 "seed": g,
             }
-            p = ctx.Process(target=wsload.run_process, args=(plan, out, dones[g], go_at))
+            p = ctx.Process(target=wsload.run_process, args=(plan, out, dones[g], go_at, step_barrier))
             p.start()
             procs.append(p)
         for d in dones:
@@ -325,9 +329,12 @@ def churn_staircase(
         go_at.value = start
         time.sleep(max(0.0, start + idle - time.monotonic()))
         idle_cores = sampler.cores(start + 0.5, start + idle - 0.2) or 0.0
+        with contextlib.suppress(threading.BrokenBarrierError):  # a generator failed: its result says why
+            for _ in rates[1:]:
+                step_barrier.wait(timeout=step_s + 90)
         if label == "after":
             # Profile the step that matters most: the top of the staircase.
-            time.sleep(max(0.0, (len(rates) - 1) * (step_s + 0.6) + 1.0))
+            time.sleep(1.0 if len(rates) > 1 else max(0.0, start + idle + 1.0 - time.monotonic()))
             if proc.poll() is None:
                 profile = harness.pyspy_summary(measured[0], max(1.0, min(4.0, step_s - 2.0)), limit=20)
         results = [out.get(timeout=len(rates) * (step_s + 30) + 120) for _ in procs]

@@ -267,7 +267,7 @@ async def _send_signals(conn: Conn, mid: str, kind: str, stats: Stats) -> None:
     stats.sent_relay += SIGNALS_PER_SIDE
 
 
-async def run_async(plan: dict[str, Any], ramp_done, go_at) -> dict[str, Any]:
+async def run_async(plan: dict[str, Any], ramp_done, go_at, step_barrier=None) -> dict[str, Any]:
     """plan: urls, hold_cookies, churn_cookies, ramp_deadline (monotonic), connect_concurrency,
     heartbeat_seconds, idle_seconds, churn_seconds, churn_rate (pairs/s offered by this process),
     tag, seed.
@@ -275,6 +275,9 @@ async def run_async(plan: dict[str, Any], ramp_done, go_at) -> dict[str, Any]:
     Timeline: open the held and churn connections (bounded by ramp_deadline), set ``ramp_done``,
     wait for the orchestrator's ``go_at`` (monotonic), hold idle for ``idle_seconds``, churn for
     ``churn_seconds``, hold 2 s more, then close everything.
+
+    ``step_barrier`` (a ``multiprocessing.Barrier`` over every generator process) starts each step
+    of a staircase in all of them at once.
     """
     stats = Stats()
     rng = random.Random(plan["seed"])
@@ -311,6 +314,12 @@ async def run_async(plan: dict[str, Any], ramp_done, go_at) -> dict[str, Any]:
     if plan.get("churn_steps"):
         # A staircase of offered rates on the same held sockets; each step reports its own window.
         for n, (rate, seconds) in enumerate(plan["churn_steps"]):
+            if step_barrier is not None and n:
+                # A process's step ends when its last client has heard "left", which can be seconds
+                # after another's. Without this wait the processes drift apart step by step, the
+                # merged window stretches over both, and a step reads as 60-85 % of its offer
+                # while the server idles.
+                await asyncio.get_running_loop().run_in_executor(None, step_barrier.wait, 60)
             step = Stats()
             bucket = TokenBucket(rate)
             t_start = time.monotonic()
@@ -379,7 +388,7 @@ async def run_async(plan: dict[str, Any], ramp_done, go_at) -> dict[str, Any]:
     }
 
 
-def run_process(plan: dict[str, Any], out, ramp_done, go_at) -> None:
+def run_process(plan: dict[str, Any], out, ramp_done, go_at, step_barrier=None) -> None:
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -391,7 +400,7 @@ def run_process(plan: dict[str, Any], out, ramp_done, go_at) -> None:
         # less it spends per frame, the more is left to the server.
         import uvloop
 
-        out.put(uvloop.run(run_async(plan, ramp_done, go_at)))
+        out.put(uvloop.run(run_async(plan, ramp_done, go_at, step_barrier)))
     except BaseException as exc:
         out.put({"fatal": f"{type(exc).__name__}: {exc}"})
         raise
