@@ -13,7 +13,8 @@ code (this tree). For each tree:
 * One Daphne process of that tree (test settings: ``DEBUG`` off, the production code paths; the
   per-identity join/signal/chat limits are raised because 100 clients loop far faster than
   people) holds 1,000 idle sockets while 100 churn clients run join -> matched -> offer/answer/
-  ICE/chat -> next at a staircase of offered pair rates. Per step: time to match (the
+  ICE/chat -> next at a staircase of offered pair rates, after an unmeasured 3 s warm-up at
+  the first rate. Per step: time to match (the
   initiator's join to the later of the two ``matched`` frames), relay latency of every signal and
   chat frame, and the Daphne process's CPU (psutil) over the step, minus its idle CPU.
   Churn capacity is the highest offered rate whose pairs/s reached 90 % of the offer with
@@ -53,6 +54,7 @@ TARGETS = [
     ("Redis CPU per join (match.lua)", "<= 20 µs", "µs"),
 ]
 BASELINE = os.environ.get("BENCH_LIVELOOP_BASELINE", "a4b54dc947a7709141e64eb06885f4104cf2f828")
+WARM_UP_SECONDS = 3.0
 FIXED_RATE = 100.0  # the step at which relay, time to match and CPU per pair are compared
 
 # Runs inside a tree (its own ``matching`` package): prints {"calls", "usec", "commands", "pairs"}.
@@ -303,6 +305,9 @@ def churn_staircase(
         # this process knows when the top step starts.
         step_barrier = ctx.Barrier(loadgens + 1)
         ramp_deadline = time.monotonic() + 40
+        # A short unmeasured step first: the first pairs after a start pay for connection pools,
+        # lazy imports and caches (a 5 s first step's ttm p99 read 150 ms, the next ones 10-30).
+        schedule = [(rates[0], WARM_UP_SECONDS)] + [(r, step_s) for r in rates]
         idle = 3.0
         procs = []
         for g in range(loadgens):
@@ -314,9 +319,9 @@ def churn_staircase(
                 "connect_concurrency": 64,
                 "heartbeat_seconds": 20.0,
                 "idle_seconds": idle,
-                "churn_seconds": len(rates) * (step_s + 10),
+                "churn_seconds": len(schedule) * (step_s + 10),
                 "churn_rate": 0.0,
-                "churn_steps": [[r / loadgens, step_s] for r in rates],
+                "churn_steps": [[r / loadgens, seconds] for r, seconds in schedule],
                 "tag": f"ll{label}{secrets.token_hex(3)}",
                 "seed": g,
             }
@@ -330,14 +335,14 @@ def churn_staircase(
         time.sleep(max(0.0, start + idle - time.monotonic()))
         idle_cores = sampler.cores(start + 0.5, start + idle - 0.2) or 0.0
         with contextlib.suppress(threading.BrokenBarrierError):  # a generator failed: its result says why
-            for _ in rates[1:]:
+            for _ in schedule[1:]:
                 step_barrier.wait(timeout=step_s + 90)
         if label == "after":
             # Profile the step that matters most: the top of the staircase.
-            time.sleep(1.0 if len(rates) > 1 else max(0.0, start + idle + 1.0 - time.monotonic()))
+            time.sleep(1.0)
             if proc.poll() is None:
                 profile = harness.pyspy_summary(measured[0], max(1.0, min(4.0, step_s - 2.0)), limit=20)
-        results = [out.get(timeout=len(rates) * (step_s + 30) + 120) for _ in procs]
+        results = [out.get(timeout=len(schedule) * (step_s + 30) + 120) for _ in procs]
         for p in procs:
             p.join(timeout=30)
         fatal = [r["fatal"] for r in results if "fatal" in r]
@@ -351,7 +356,7 @@ def churn_staircase(
         except subprocess.TimeoutExpired:
             proc.kill()
     steps = []
-    for n, rate in enumerate(rates):
+    for n, rate in enumerate(rates, start=1):  # step 0 is the warm-up
         parts = [r["steps"][n] for r in results if len(r["steps"]) > n]
         if len(parts) < len(results):
             break
@@ -431,7 +436,7 @@ def main(budget_s: float) -> int:
     idle_n = int(os.environ.get("BENCH_LIVELOOP_IDLE", "1000"))
     churn_n = int(os.environ.get("BENCH_LIVELOOP_CHURNERS", "100"))
     step_s = float(os.environ.get("BENCH_LIVELOOP_STEP_SECONDS", "5"))
-    rates = [float(x) for x in os.environ.get("BENCH_LIVELOOP_RATES", "50,100,200,300").split(",")]
+    rates = [float(x) for x in os.environ.get("BENCH_LIVELOOP_RATES", "100,200,300,400").split(",")]
     try:
         redis_rows = redis_cpu_per_join(trees, joins, rounds)
         from django.conf import settings

@@ -100,11 +100,21 @@ def make_guest_sessions(n: int) -> list[str]:
 
 
 class Servers:
-    def __init__(self, kind: str, layer: str, count: int, logdir: Path) -> None:
+    """``count`` server processes of ``tree`` (by default this one); ``env`` adds to theirs."""
+
+    def __init__(
+        self,
+        kind: str,
+        layer: str,
+        count: int,
+        logdir: Path,
+        tree: Path = harness.ROOT,
+        env: dict | None = None,
+    ) -> None:
         self.kind, self.layer = kind, layer
         self.procs: list[subprocess.Popen] = []
         self.ports: list[int] = []
-        env = os.environ.copy()
+        env = {**os.environ, "PYTHONPATH": str(tree), **(env or {})}
         env["CHANNEL_LAYER_BACKEND"] = LAYERS[layer]
         env["LOG_LEVEL"] = "ERROR"
         # Every load client comes from 127.0.0.1: the per-network socket cap would stop at 20.
@@ -115,7 +125,8 @@ class Servers:
                 cmd = [
                     sys.executable,
                     "-m",
-                    "seendr.serve",  # Daphne as the app serves it (uvloop)
+                    # Daphne as the app serves it (uvloop); a tree from before seendr.serve, plain
+                    *(["seendr.serve"] if (tree / "seendr" / "serve.py").exists() else ["daphne"]),
                     "-v",
                     "0",
                     "-b",
@@ -146,7 +157,7 @@ class Servers:
             self.procs.append(
                 subprocess.Popen(
                     cmd,
-                    cwd=harness.ROOT,
+                    cwd=tree,
                     env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -226,12 +237,14 @@ def run_config(
     profile: str = "",
     server_count: int = 2,
     watch: tuple = (),
+    tree: Path = harness.ROOT,
+    env: dict | None = None,
 ) -> dict:
     """One configuration under the churn. ``watch``: more psutil processes (Redis) whose CPU
-    during the churn is reported as ``cpu_churn_watch_cores``."""
+    during the churn is reported as ``cpu_churn_watch_cores``; ``tree`` and ``env``: the servers'."""
     from bench import wsload
 
-    servers = Servers(kind, layer, server_count, logdir)
+    servers = Servers(kind, layer, server_count, logdir, tree=tree, env=env)
     try:
         time.sleep(1.0)
         rss0 = servers.rss()
@@ -426,10 +439,11 @@ def main(budget_s: float) -> int:
                 "skipped": f"{type(exc).__name__}: {exc}",
                 "label": "daphne + pubsub, light churn",
             }
-    big_row = None
-    ramp_budget = max(20.0, budget.left() - churn_seconds - 40)
+    big_row = before_row = None
+    baseline = os.environ.get("BENCH_WS_BASELINE", "1") != "0"
+    # (the large runs go last: whatever time is left is their ramp, shared with the baseline's)
+    ramp_budget = max(20.0, budget.left() / (2 if baseline else 1) - churn_seconds - 40)
     if budget.left() > 60 and cap > small:
-        # (the large run goes last: whatever time is left is its ramp)
         try:
             big_row = run_config(
                 "daphne",
@@ -446,6 +460,15 @@ def main(budget_s: float) -> int:
             big_row["label"] = f"daphne + pubsub, large run ({big_row['opened']:,} opened)"
         except Exception as exc:
             big_row = {"kind": "daphne", "layer": "pubsub", "skipped": f"{type(exc).__name__}: {exc}"}
+    if baseline and budget.left() > 90 and cap > small:
+        before_row = large_run_before(
+            cap=cap,
+            churners=churners,
+            rate=rate,
+            churn_seconds=churn_seconds,
+            ramp_budget=min(150.0, max(20.0, budget.left() - churn_seconds - 40)),
+            logdir=logdir,
+        )
 
     result = harness.Result(name=NAME, title=TITLE)
     result.setup = [
@@ -463,8 +486,14 @@ def main(budget_s: float) -> int:
         "frames. Relay: from `send` of a `signal`/`chat` frame to its arrival at the partner.",
         "Load generators, both servers, Redis and PostgreSQL share the same 2 CPUs.",
     ]
+    if before_row is not None:
+        result.setup.append(
+            "Before: the large run again, right after it, on the live loop's baseline commit "
+            "(`BENCH_LIVELOOP_BASELINE`, a git worktree) with its own key prefix and guests; "
+            "`BENCH_WS_BASELINE=0` skips it."
+        )
     table = []
-    extra = [r for r in (light, big_row) if r]
+    extra = [r for r in (light, big_row, before_row) if r]
     for r in rows + extra:
         if "skipped" in r:
             table.append(
@@ -584,13 +613,16 @@ def main(budget_s: float) -> int:
         for row, where in readings:
             suffix = "" if row is main_row else f" ({row['held_at_end']:,} connections)"
             ttm, rl = row["ttm"], row["relay"]
+            before = (
+                f"; before: {_before_ttm(before_row)}" if row is big_row and _before_ttm(before_row) else ""
+            )
             result.target(
                 TARGETS[1][0] + suffix,
                 TARGETS[1][1],
                 ttm["p50_ms"],
                 "ms",
                 ttm["p50_ms"] is not None and ttm["p50_ms"] <= 10,
-                f"{where}; {ttm['n']:,} pairs at {row['pairs_s']:.0f} pairs/s",
+                f"{where}; {ttm['n']:,} pairs at {row['pairs_s']:.0f} pairs/s{before}",
             )
             result.target(
                 TARGETS[2][0] + suffix,
@@ -598,7 +630,7 @@ def main(budget_s: float) -> int:
                 ttm["p99_ms"],
                 "ms",
                 ttm["p99_ms"] is not None and ttm["p99_ms"] <= 50,
-                where,
+                f"{where}{before}",
             )
             result.target(
                 TARGETS[3][0] + suffix,
@@ -669,6 +701,62 @@ def main(budget_s: float) -> int:
     result.notes.append(f"Server logs of this run were in {logdir.name} (temporary).")
     harness.write_result(result, started)
     return 0
+
+
+def large_run_before(
+    *, cap: int, churners: int, rate: float, churn_seconds: float, ramp_budget: float, logdir: Path
+) -> dict:
+    """The large run again on the live loop's baseline commit (``BENCH_LIVELOOP_BASELINE``, a git
+    worktree), under its own key prefix and guests: the issue's time to match at 10,000 held,
+    before and after, in the same run."""
+    from django.conf import settings
+
+    from bench.bench_liveloop import BASELINE, baseline_tree, drop_tree, prefix_for
+
+    label = f"daphne + pubsub, large run, before ({BASELINE[:7]})"
+    tree = baseline_tree(Path(tempfile.mkdtemp(prefix="seendr-bench-ws-before-")))
+    if tree is None:
+        return {"kind": "daphne", "layer": "pubsub", "label": label, "skipped": "no worktree of the baseline"}
+    run_prefix, settings.SEENDR_KEY_PREFIX = settings.SEENDR_KEY_PREFIX, prefix_for("before")
+    try:
+        cookies = make_guest_sessions(cap)
+    finally:
+        settings.SEENDR_KEY_PREFIX = run_prefix
+    try:
+        row = run_config(
+            "daphne",
+            "pubsub",
+            hold=cookies[churners:],
+            churn=cookies[:churners],
+            churn_rate=rate,
+            idle=5.0,
+            churn_seconds=churn_seconds,
+            ramp_budget=ramp_budget,
+            logdir=logdir,
+            tree=tree,
+            env={"SEENDR_KEY_PREFIX": prefix_for("before")},
+        )
+        row["label"] = label
+        return row
+    except Exception as exc:
+        return {
+            "kind": "daphne",
+            "layer": "pubsub",
+            "label": label,
+            "skipped": f"{type(exc).__name__}: {exc}",
+        }
+    finally:
+        drop_tree(tree)
+
+
+def _before_ttm(row: dict | None) -> str:
+    if row is None or "skipped" in row:
+        return ""
+    ttm = row["ttm"]
+    return (
+        f"p50 {ttm['p50_ms']:,.1f} / p99 {ttm['p99_ms']:,.1f} ms at {row['pairs_s']:.0f} pairs/s, "
+        f"{row['held_at_end']:,} held ({row['label']})"
+    )
 
 
 def _verdict(rows: list[dict]) -> str:
