@@ -43,7 +43,7 @@ test: $(STAMP) messages
 test-libretranslate: $(STAMP) messages
 	$(PY) scripts/run_tests.py -m libretranslate --run-libretranslate $(ARGS)
 
-# Benchmarks with targets (under 18 minutes on 2 cores): tables on stdout, JSON in bench/results/,
+# Benchmarks with targets (under 20 minutes on 2 cores): tables on stdout, JSON in bench/results/,
 # docs/benchmarks.md and its plots regenerated. ARGS="matcher leaderboard" runs a subset.
 bench: $(STAMP)
 	$(PY) bench/run.py $(ARGS)
