@@ -100,7 +100,7 @@ def main(budget_s: float) -> int:
     idle_n = int(os.environ.get("BENCH_MAKERUN_IDLE", "1000"))
     churn_n = int(os.environ.get("BENCH_MAKERUN_CHURNERS", "100"))
     step_s = float(os.environ.get("BENCH_MAKERUN_STEP_SECONDS", "10"))
-    rates = [float(x) for x in os.environ.get("BENCH_MAKERUN_RATES", "100,150,160,175,200").split(",")]
+    rates = [float(x) for x in os.environ.get("BENCH_MAKERUN_RATES", "100,150,200,250,300,350").split(",")]
     from django.conf import settings
 
     baseline = os.environ.get("BENCH_MAKERUN_BASELINE", "")
@@ -138,7 +138,8 @@ def main(budget_s: float) -> int:
         "key prefix, the per-network socket cap and the join/signal/chat limits lifted.",
         f"{idle_n:,} idle sockets held (ping every 20 s) + {churn_n} churn clients (join -> matched -> "
         "offer, 2 ICE, chat each way -> next), two load-generator processes on the same machine; offered "
-        f"pair rates {', '.join(f'{r:.0f}' for r in rates)} for {step_s:.0f} s each. A step passes when "
+        f"pair rates {', '.join(f'{r:.0f}' for r in rates)} for {step_s:.0f} s each, after an unmeasured "
+        "3 s warm-up at the first rate. A step passes when "
         f"pairs/s reach 90 % of the offer with relay p99 <= {RELAY_P99_MS:.0f} ms. CPU: the web "
         f"processes ({os.environ.get('WEB_PROCESSES') or 'one per core'}) over the step minus their "
         "idle CPU, divided by pairs formed.",
