@@ -7,7 +7,6 @@ Nothing here fakes a service. Each pytest process has its own key prefix and tes
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -134,12 +133,7 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[Callable[..., 
         )
         worker = ServerProcess(proc, None, log)
         started.append(worker)
-        deadline = time.monotonic() + 30
-        while "ready." not in worker.output():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                worker.stop()
-                raise AssertionError(f"celery worker did not start:\n{worker.output()}")
-            time.sleep(0.1)
+        worker.wait_for_output("ready.", timeout=30, what="celery worker")
         return worker
 
     yield start

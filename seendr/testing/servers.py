@@ -114,6 +114,16 @@ class ServerProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def wait_for_output(self, marker: str, *, timeout: float, what: str, poll: float = 0.1) -> None:
+        """Wait until the log shows ``marker``; if the process exits or ``timeout`` passes first,
+        stop it and fail with its log."""
+        deadline = time.monotonic() + timeout
+        while marker not in self.output():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"{what} did not start:\n{self.output()}")
+            time.sleep(poll)
+
 
 def celery_worker_command(queue: str, *extra: str) -> list[str]:
     """argv of a real Celery worker on ``queue``: one process, no cluster chatter between workers."""

@@ -40,12 +40,7 @@ def make_run(tmp_path):
         stderr=subprocess.STDOUT,
     )
     server = ServerProcess(proc, port, log)
-    deadline = time.monotonic() + 90
-    while "Seendr is up" not in server.output():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            server.stop()
-            raise AssertionError(f"make run did not start:\n{server.output()}")
-        time.sleep(0.2)
+    server.wait_for_output("Seendr is up", timeout=90, what="make run", poll=0.2)
     yield server
     server.stop()
     assert "Traceback" not in server.output(), server.output()
