@@ -407,6 +407,38 @@ def passes(step: dict) -> bool:
     return step["pairs_s"] >= 0.9 * step["rate"] and p99 is not None and p99 <= 50.0
 
 
+def step_row(label: str, s: dict) -> list:
+    """One step of a churn staircase as a table row, in the order of :func:`step_columns`."""
+    return [
+        label,
+        s["rate"],
+        s["pairs_s"],
+        s["ttm"]["p50_ms"],
+        s["ttm"]["p99_ms"],
+        s["relay"]["p50_ms"],
+        s["relay"]["p99_ms"],
+        s["cores"],
+        s["cpu_ms_per_pair"],
+        s["lost"],
+    ]
+
+
+def step_columns(cores: str) -> list[str]:
+    """The headers of :func:`step_row`; ``cores`` names whose CPU the step measured."""
+    return [
+        "code",
+        "offered pairs/s",
+        "pairs/s",
+        "ttm p50 ms",
+        "ttm p99 ms",
+        "relay p50 ms",
+        "relay p99 ms",
+        cores,
+        "CPU ms/pair",
+        "lost frames",
+    ]
+
+
 def capacity(run: dict) -> float:
     best = 0.0
     for step in run["steps"]:
@@ -501,39 +533,14 @@ def main(budget_s: float) -> int:
             for label, r in redis_rows.items()
         ],
     )
-    rows = []
-    for label, run in runs.items():
-        for s in run["steps"]:
-            rows.append(
-                [
-                    label,
-                    s["rate"],
-                    s["pairs_s"],
-                    s["ttm"]["p50_ms"],
-                    s["ttm"]["p99_ms"],
-                    s["relay"]["p50_ms"],
-                    s["relay"]["p99_ms"],
-                    s["cores"],
-                    s["cpu_ms_per_pair"],
-                    s["lost"],
-                    "pass" if passes(s) else "FAIL",
-                ]
-            )
+    rows = [
+        [*step_row(label, s), "pass" if passes(s) else "FAIL"]
+        for label, run in runs.items()
+        for s in run["steps"]
+    ]
     result.table(
         f"Churn staircase, one Daphne process, {idle_n:,} idle held",
-        [
-            "code",
-            "offered pairs/s",
-            "pairs/s",
-            "ttm p50 ms",
-            "ttm p99 ms",
-            "relay p50 ms",
-            "relay p99 ms",
-            "Daphne cores",
-            "CPU ms/pair",
-            "lost",
-            "step",
-        ],
+        [*step_columns("Daphne cores"), "step"],
         rows,
     )
 

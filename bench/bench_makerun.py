@@ -36,6 +36,8 @@ from bench.bench_liveloop import (
     drop_tree,
     prefix_for,
     start_server,
+    step_columns,
+    step_row,
 )
 from bench.bench_websocket import _free_port, make_guest_sessions, raise_nofile
 
@@ -152,32 +154,10 @@ def main(budget_s: float) -> int:
         )
     result.table(
         f"Churn staircase against `make run`, {run['held']:,} idle held",
-        [
-            "code",
-            "offered pairs/s",
-            "pairs/s",
-            "ttm p50 ms",
-            "ttm p99 ms",
-            "relay p50 ms",
-            "relay p99 ms",
-            "web cores",
-            "CPU ms/pair",
-            "lost frames",
-            "check",
-            "errors",
-        ],
+        [*step_columns("web cores"), "check", "errors"],
         [
             [
-                label,
-                s["rate"],
-                s["pairs_s"],
-                s["ttm"]["p50_ms"],
-                s["ttm"]["p99_ms"],
-                s["relay"]["p50_ms"],
-                s["relay"]["p99_ms"],
-                s["cores"],
-                s["cpu_ms_per_pair"],
-                s["lost"],
+                *step_row(label, s),
                 "pass" if passes(s) else "FAIL",
                 ", ".join(f"{k}: {v}" for k, v in sorted(s["errors"].items())) or "none",
             ]
